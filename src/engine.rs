@@ -1,0 +1,818 @@
+//! The simulation: one replication of every arm as a pure function, and the parallel
+//! driver over replications.
+//!
+//! Order of events in step `t` (fixed, documented in docs/model.md):
+//! 1. intake: persons whose entry step is `t` enter (and may be referred at once);
+//! 2. places: at intake dates, waiting persons are admitted first come, first served;
+//! 3. trace point `t` is tallied (state, clock band, programme phase, sex) — the ledger,
+//!    occupancy, outcome measures and outcomes are computed from these tallies;
+//! 4. institutional rules: retirement, then forced transitions at fixed clock times;
+//! 5. stochastic transitions (competing risks, or per-step probabilities);
+//! 6. hand-overs: a move between two agencies may fail into a gap state for a while;
+//! 7. programme progress: month counter, dropout, completion (with its own hand-over);
+//! 8. decay of the programme's after-effect, clocks advance, referrals for step t+1.
+//!
+//! After the last step, places are filled once more and point `H` is tallied.
+//!
+//! The hot loop never posts money per person: it counts persons (and sums attributes)
+//! per cell, and amounts are posted once per cell and point (`ledger.rs`).
+
+use rayon::prelude::*;
+
+use crate::cohort::{Cohort, MAX_AGE_MONTHS};
+use crate::ledger::{ArmRep, Tally};
+use crate::model::*;
+use crate::rng::*;
+
+/// Persons per work unit in the monthly pass. Fixed (not derived from the thread count),
+/// so results are identical whatever the number of threads.
+pub const CHUNK: usize = 8192;
+
+/// Outcome checkpoints in months since entry (MODEL.md §7).
+pub const OUTCOME_MONTHS: [u32; 4] = [6, 12, 24, 36];
+
+const NO_GAP: u8 = u8::MAX;
+
+/// The mutable state of a person in one arm.
+#[derive(Debug, Clone, Copy)]
+struct PersonState {
+    state: u8,
+    phase: u8,
+    gap_left: u8,
+    gap_dest: u8,
+    clock: u16,
+    /// Steps in the programme (in programme) or the step of referral (waiting).
+    prog: u16,
+    /// Excess hazard ratio on success moves kept after the programme (decays).
+    excess: f32,
+}
+
+/// One destination of a precomputed transition row.
+#[derive(Debug, Clone, Copy)]
+struct RowDest {
+    to: u8,
+    success: bool,
+    attr: u8,
+    h: f64,
+}
+
+const NO_ATTR: u8 = u8::MAX;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Row {
+    start: u32,
+    len: u32,
+    lam_s: f64,
+    lam_o: f64,
+    has_attr: bool,
+}
+
+/// Step-specific lookup tables of one arm.
+struct Tables {
+    /// `rows[(state * clock_bands + clock_band) * age_bands + age_band]`.
+    rows: Vec<Row>,
+    dests: Vec<RowDest>,
+    clock_bands: usize,
+    age_bands: usize,
+    /// Transition clock band by state and clock (capped).
+    clock_band: Vec<Vec<u8>>,
+    /// Age band by state and age in months.
+    age_band: Vec<Vec<u8>>,
+    mode: Vec<Mode>,
+}
+
+impl Tables {
+    fn build(m: &Model, step: u32) -> Tables {
+        let s_n = m.states.len();
+        let mut clock_band = Vec::with_capacity(s_n);
+        let mut age_band = Vec::with_capacity(s_n);
+        let mut clock_breaks_all = Vec::with_capacity(s_n);
+        let mut age_breaks_all = Vec::with_capacity(s_n);
+        let mut mode = Vec::with_capacity(s_n);
+        for s in 0..s_n {
+            let (cb, ab, md) = match &m.transitions[s] {
+                Some(tr) => {
+                    let cb: Vec<f64> = tr
+                        .dests
+                        .first()
+                        .map(|d| d.rate.breaks().to_vec())
+                        .unwrap_or_default();
+                    let mut ab: Vec<f64> = tr
+                        .dests
+                        .iter()
+                        .filter_map(|d| d.age.as_ref())
+                        .flat_map(|a| a.breaks().iter().copied())
+                        .collect();
+                    ab.sort_by(f64::total_cmp);
+                    ab.dedup();
+                    (cb, ab, tr.mode)
+                }
+                None => (vec![], vec![], Mode::Hazard),
+            };
+            let max_clock = cb.last().copied().unwrap_or(0.0) as usize + 1;
+            clock_band.push(
+                (0..=max_clock)
+                    .map(|c| cb.partition_point(|&b| b <= c as f64) as u8)
+                    .collect::<Vec<u8>>(),
+            );
+            age_band.push(
+                (0..=MAX_AGE_MONTHS)
+                    .map(|a| ab.partition_point(|&b| b * 12.0 <= a as f64) as u8)
+                    .collect::<Vec<u8>>(),
+            );
+            clock_breaks_all.push(cb);
+            age_breaks_all.push(ab);
+            mode.push(md);
+        }
+        let clock_bands = clock_breaks_all
+            .iter()
+            .map(|b| b.len() + 1)
+            .max()
+            .unwrap_or(1);
+        let age_bands = age_breaks_all
+            .iter()
+            .map(|b| b.len() + 1)
+            .max()
+            .unwrap_or(1);
+        let mut rows = vec![Row::default(); s_n * clock_bands * age_bands];
+        let mut dests = Vec::new();
+        for s in 0..s_n {
+            let Some(tr) = &m.transitions[s] else {
+                continue;
+            };
+            for cb in 0..=clock_breaks_all[s].len() {
+                let clock_at = if cb == 0 {
+                    0.0
+                } else {
+                    clock_breaks_all[s][cb - 1]
+                };
+                for ab in 0..=age_breaks_all[s].len() {
+                    let age_at = if ab == 0 {
+                        0.0
+                    } else {
+                        age_breaks_all[s][ab - 1]
+                    };
+                    let start = dests.len() as u32;
+                    let mut row = Row {
+                        start,
+                        ..Row::default()
+                    };
+                    for d in &tr.dests {
+                        let mut h = d.rate.at(clock_at);
+                        if let Some(a) = &d.age {
+                            h *= a.at(age_at);
+                        }
+                        if let Some(st) = &d.step {
+                            h *= st.at(f64::from(step));
+                        }
+                        if h <= 0.0 {
+                            continue;
+                        }
+                        let attr = d.attribute.map_or(NO_ATTR, |a| a as u8);
+                        row.has_attr |= attr != NO_ATTR;
+                        if d.success {
+                            row.lam_s += h;
+                        } else {
+                            row.lam_o += h;
+                        }
+                        dests.push(RowDest {
+                            to: d.to as u8,
+                            success: d.success,
+                            attr,
+                            h,
+                        });
+                    }
+                    row.len = dests.len() as u32 - start;
+                    rows[(s * clock_bands + cb) * age_bands + ab] = row;
+                }
+            }
+        }
+        Tables {
+            rows,
+            dests,
+            clock_bands,
+            age_bands,
+            clock_band,
+            age_band,
+            mode,
+        }
+    }
+
+    #[inline]
+    fn row(&self, state: usize, clock: u16, age_months: usize) -> &Row {
+        let cbt = &self.clock_band[state];
+        let cb = cbt[(clock as usize).min(cbt.len() - 1)] as usize;
+        let ab = self.age_band[state][age_months.min(MAX_AGE_MONTHS)] as usize;
+        &self.rows[(state * self.clock_bands + cb) * self.age_bands + ab]
+    }
+}
+
+/// Per-arm constants the person pass needs.
+struct ArmCtx<'a> {
+    m: &'a Model,
+    cohort: &'a Cohort,
+    streams: Streams,
+    age_risk: &'a [f32],
+    tally_layout: &'a crate::ledger::Layout,
+    rules_by_state: Vec<Vec<usize>>,
+    mps: u32,
+    retire_months: usize,
+    exit: u8,
+    /// Hazard ratio on success moves while in the programme.
+    in_prog_mult: f64,
+    drop_p: f64,
+    outcome_index: Vec<u8>,
+    income_attr: Option<usize>,
+}
+
+/// What a chunk of persons contributes to one step.
+struct ChunkOut {
+    tally: Tally,
+    referrals: Vec<u32>,
+    in_prog_delta: i64,
+    transitions: Vec<u32>,
+    clamped: u64,
+}
+
+impl ArmCtx<'_> {
+    #[inline]
+    fn success_multiplier(&self, i: usize, ps: &PersonState, age_months: usize) -> f64 {
+        let mut m = f64::from(self.cohort.risk[i])
+            * f64::from(self.age_risk[age_months.min(MAX_AGE_MONTHS)]);
+        match ps.phase {
+            PHASE_IN => m *= self.in_prog_mult,
+            PHASE_AFTER => m *= 1.0 + f64::from(ps.excess),
+            _ => {}
+        }
+        m
+    }
+
+    /// The organisation that handles a person: the programme's while in it.
+    fn organisation(&self, ps: &PersonState) -> &Organisation {
+        match (&self.m.arm.programme, ps.phase) {
+            (
+                Some(Programme {
+                    organisation: Some(o),
+                    ..
+                }),
+                PHASE_IN,
+            ) => o,
+            _ => &self.m.arm.organisation,
+        }
+    }
+
+    /// Move person `i` from its state to `to`, applying the hand-over rule.
+    #[allow(clippy::too_many_arguments)]
+    fn enter(
+        &self,
+        i: usize,
+        ps: &mut PersonState,
+        to: usize,
+        t: u32,
+        lane_bits: u32,
+        detail: Purpose,
+        out: &mut ChunkOut,
+        moved: &mut bool,
+    ) {
+        let from = ps.state as usize;
+        let m = self.m;
+        let s_n = m.states.len();
+        let org = self.organisation(ps);
+        let mut dest = to;
+        if org.handover_failure > 0.0
+            && m.handover[from * s_n + to]
+            && unit(lane_bits) < org.handover_failure
+        {
+            let d = self.streams.block(i as u32, t, detail);
+            let u = unit(d[LANE_GAP_STATE]);
+            let landing = org
+                .gap_states
+                .iter()
+                .find(|&&(_, c)| u < c)
+                .or(org.gap_states.last())
+                .map_or(to, |&(s, _)| s);
+            if landing != to && landing != from {
+                let len = org
+                    .gap_months
+                    .quantile(unit(d[LANE_GAP_LENGTH]))
+                    .round()
+                    .clamp(1.0, 254.0) as u8;
+                ps.gap_left = len;
+                ps.gap_dest = to as u8;
+                ps.excess *= (1.0 - org.effect_loss) as f32;
+                dest = landing;
+            }
+        }
+        self.set_state(i, ps, dest, out, moved);
+    }
+
+    fn set_state(
+        &self,
+        i: usize,
+        ps: &mut PersonState,
+        to: usize,
+        out: &mut ChunkOut,
+        moved: &mut bool,
+    ) {
+        let from = ps.state as usize;
+        let m = self.m;
+        let s_n = m.states.len();
+        out.transitions[(from * s_n + to) * 2 + self.cohort.sex[i] as usize] += 1;
+        if m.states[from].clock != m.states[to].clock {
+            ps.clock = 0;
+            *moved = true;
+        }
+        ps.state = to as u8;
+        if ps.phase == PHASE_WAITING && (m.states[to].success || to == self.exit as usize) {
+            ps.phase = PHASE_NONE;
+        }
+    }
+
+    /// Steps 4–8 for one person in step `t`.
+    fn step_person(
+        &self,
+        i: usize,
+        ps: &mut PersonState,
+        t: u32,
+        tables: &Tables,
+        out: &mut ChunkOut,
+    ) {
+        let m = self.m;
+        let c = self.cohort;
+        let age_months = c.age0[i] as usize + ((t - c.entry[i]) * self.mps) as usize;
+        let blk = self.streams.block(i as u32, t, Purpose::Month);
+        let mut moved = false;
+        let mut decided = false;
+
+        // 4. Institutional rules.
+        if age_months >= self.retire_months {
+            if ps.phase == PHASE_IN {
+                out.in_prog_delta -= 1;
+            }
+            if ps.phase == PHASE_IN {
+                ps.phase = PHASE_AFTER;
+            } else if ps.phase == PHASE_WAITING {
+                ps.phase = PHASE_NONE;
+            }
+            self.set_state(i, ps, self.exit as usize, out, &mut moved);
+            ps.gap_left = 0;
+            return;
+        }
+        for _ in 0..4 {
+            let s = ps.state as usize;
+            let fired = self.rules_by_state[s]
+                .iter()
+                .map(|&r| &m.rules[r])
+                .find(|r| {
+                    u32::from(ps.clock) >= r.after
+                        && match r.income {
+                            IncomeFilter::Any => true,
+                            IncomeFilter::Positive => {
+                                self.income_attr.is_some_and(|a| c.attr[a][i] > 0.0)
+                            }
+                            IncomeFilter::Zero => {
+                                self.income_attr.is_some_and(|a| c.attr[a][i] == 0.0)
+                            }
+                        }
+                });
+            let Some(rule) = fired else { break };
+            let to = if rule.to.len() == 1 {
+                rule.to[0].0
+            } else {
+                let u = unit(self.streams.block(i as u32, t, Purpose::MonthDetail)[LANE_RULE]);
+                rule.to
+                    .iter()
+                    .find(|&&(_, cum)| u < cum)
+                    .or(rule.to.last())
+                    .map_or(s, |&(s, _)| s)
+            };
+            ps.gap_left = 0;
+            self.enter(
+                i,
+                ps,
+                to,
+                t,
+                blk[LANE_HANDOVER],
+                Purpose::MonthDetail,
+                out,
+                &mut moved,
+            );
+            decided = true;
+            if rule.after > 0 {
+                break;
+            }
+        }
+
+        // 6a. A hand-over gap ends: the next actor picks the person up.
+        if !decided && ps.gap_left > 0 {
+            ps.gap_left -= 1;
+            if ps.gap_left == 0 {
+                let to = ps.gap_dest as usize;
+                ps.gap_dest = NO_GAP;
+                self.set_state(i, ps, to, out, &mut moved);
+                decided = true;
+            }
+        }
+
+        // 5. Stochastic transitions.
+        if !decided {
+            let s = ps.state as usize;
+            let row = tables.row(s, ps.clock, age_months);
+            if row.len > 0 {
+                let u = unit(blk[LANE_TRANSITION]);
+                let mult = if row.lam_s > 0.0 {
+                    self.success_multiplier(i, ps, age_months)
+                } else {
+                    1.0
+                };
+                let dests = &tables.dests[row.start as usize..(row.start + row.len) as usize];
+                let weight = |d: &RowDest| -> f64 {
+                    let mut h = d.h;
+                    if d.success {
+                        h *= mult;
+                    }
+                    if d.attr != NO_ATTR {
+                        h *= c.attr[d.attr as usize][i];
+                    }
+                    h
+                };
+                let total = if row.has_attr {
+                    dests.iter().map(weight).sum::<f64>()
+                } else {
+                    mult * row.lam_s + row.lam_o
+                };
+                let chosen = match tables.mode[s] {
+                    Mode::Hazard => {
+                        // P(leave) = 1 - e^(-total) ≤ total: most persons are decided
+                        // without computing the exponential.
+                        if total > 0.0 && u < total {
+                            let p_leave = -(-total).exp_m1();
+                            debug_assert!((0.0..=1.0).contains(&p_leave));
+                            if u < p_leave {
+                                Some(u / p_leave * total)
+                            } else {
+                                None
+                            }
+                        } else {
+                            None
+                        }
+                    }
+                    Mode::Probability => {
+                        if total > 1.0 {
+                            // Documented clamp: multipliers pushed the row above 1, so it
+                            // is rescaled to sum to 1 and the event is counted.
+                            out.clamped += 1;
+                            Some(u * total)
+                        } else if u < total {
+                            Some(u)
+                        } else {
+                            None
+                        }
+                    }
+                };
+                if let Some(target) = chosen {
+                    let mut acc = 0.0;
+                    let mut to = dests[dests.len() - 1].to as usize;
+                    for d in dests {
+                        acc += weight(d);
+                        if target < acc {
+                            to = d.to as usize;
+                            break;
+                        }
+                    }
+                    if ps.gap_left > 0 {
+                        ps.gap_left = 0;
+                        ps.gap_dest = NO_GAP;
+                    }
+                    self.enter(
+                        i,
+                        ps,
+                        to,
+                        t,
+                        blk[LANE_HANDOVER],
+                        Purpose::MonthDetail,
+                        out,
+                        &mut moved,
+                    );
+                }
+            }
+        }
+
+        // 7. Programme progress.
+        if ps.phase == PHASE_IN {
+            if let Some(p) = &m.arm.programme {
+                ps.prog = ps.prog.saturating_add(1);
+                let total = self.in_prog_mult - 1.0;
+                let exit_kind = if unit(blk[LANE_DROPOUT]) < self.drop_p {
+                    Some(p.dropout_effect_retained)
+                } else if u32::from(ps.prog) >= p.duration {
+                    Some(1.0 - p.location.relapse)
+                } else {
+                    None
+                };
+                if let Some(kept) = exit_kind {
+                    ps.phase = PHASE_AFTER;
+                    ps.excess = (total * kept) as f32;
+                    out.in_prog_delta -= 1;
+                    let s = ps.state as usize;
+                    if p.handover_at_exit
+                        && !m.states[s].success
+                        && m.states[s].agency.is_some()
+                        && ps.gap_left == 0
+                    {
+                        // The next actor must take over: under a siloed organisation the
+                        // person may wait in a gap state before returning.
+                        let e = self.streams.block(i as u32, t, Purpose::ProgrammeExit);
+                        let org = p.organisation.as_ref().unwrap_or(&m.arm.organisation);
+                        if org.handover_failure > 0.0 && unit(e[0]) < org.handover_failure {
+                            let u = unit(e[1]);
+                            let landing = org
+                                .gap_states
+                                .iter()
+                                .find(|&&(_, c)| u < c)
+                                .or(org.gap_states.last())
+                                .map_or(s, |&(x, _)| x);
+                            if landing != s {
+                                let len = org
+                                    .gap_months
+                                    .quantile(unit(e[2]))
+                                    .round()
+                                    .clamp(1.0, 254.0)
+                                    as u8;
+                                ps.excess *= (1.0 - org.effect_loss) as f32;
+                                self.set_state(i, ps, landing, out, &mut moved);
+                                ps.gap_left = len;
+                                ps.gap_dest = s as u8;
+                            }
+                        }
+                    }
+                }
+            }
+        } else if ps.phase == PHASE_AFTER {
+            // 8. Drop-off of the after-effect.
+            if let Some(p) = &m.arm.programme {
+                ps.excess *= p.retention_per_step as f32;
+            }
+        }
+
+        // 8. Clocks and referrals for the next step.
+        if !moved {
+            ps.clock = ps.clock.saturating_add(1);
+        }
+        if let Some(p) = &m.arm.programme {
+            let next = t + 1;
+            if ps.phase == PHASE_NONE
+                && p.eligible[ps.state as usize]
+                && next >= p.referral_from
+                && next < p.referral_until
+                && unit(blk[LANE_REFERRAL]) < p.referral
+            {
+                ps.phase = PHASE_WAITING;
+                ps.prog = next.min(u32::from(u16::MAX)) as u16;
+                out.referrals.push(i as u32);
+            }
+        }
+    }
+
+    fn tally_person(&self, i: usize, ps: &PersonState, t: u32, tally: &mut Tally) {
+        let c = self.cohort;
+        let sex = c.sex[i] as usize;
+        let s = ps.state as usize;
+        tally.add(self.tally_layout, s, ps.clock, ps.phase, sex, |a| {
+            c.attr_fx[a][i]
+        });
+        let since = (t - c.entry[i]) as usize;
+        if let Some(&k) = self.outcome_index.get(since)
+            && k != u8::MAX
+        {
+            tally.outcome(k as usize, s, sex, ps.phase >= PHASE_IN);
+        }
+    }
+}
+
+/// Everything one replication produced, per arm.
+#[derive(Debug, Clone)]
+pub struct RepResult {
+    pub replication: u32,
+    pub arms: Vec<ArmRep>,
+}
+
+/// Run one replication of every arm on the same cohort with common random numbers.
+/// `models[k]` is arm k; all share the population (the cohort is drawn from `models[0]`).
+pub fn run_replication(models: &[Model], replication: u32, parallel_persons: bool) -> RepResult {
+    let base = &models[0];
+    let streams = Streams::new(base.seed, replication);
+    let cohort = Cohort::draw(base, &streams);
+    let mut arms: Vec<ArmRep> = models
+        .iter()
+        .map(|m| run_arm(m, &cohort, streams, parallel_persons))
+        .collect();
+    crate::ledger::apply_displacement(models, &mut arms);
+    RepResult { replication, arms }
+}
+
+fn outcome_index(m: &Model) -> (Vec<u32>, Vec<u8>) {
+    let mps = m.months_per_step();
+    let mut steps: Vec<u32> = OUTCOME_MONTHS
+        .iter()
+        .filter(|&&mo| mo % mps == 0 && mo / mps <= m.horizon)
+        .map(|&mo| mo / mps)
+        .collect();
+    for tg in &m.targets {
+        if tg.month % mps == 0 && tg.month / mps <= m.horizon && !steps.contains(&(tg.month / mps))
+        {
+            steps.push(tg.month / mps);
+        }
+    }
+    let mut index = vec![u8::MAX; m.horizon as usize + 1];
+    for (k, &s) in steps.iter().enumerate() {
+        index[s as usize] = k as u8;
+    }
+    (steps.iter().map(|s| s * mps).collect(), index)
+}
+
+/// Months since entry at which outcomes are tallied, in the order of `ArmRep::outcomes`.
+pub fn outcome_months(m: &Model) -> Vec<u32> {
+    outcome_index(m).0
+}
+
+fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool) -> ArmRep {
+    let h = m.horizon;
+    let n = cohort.len();
+    let layout = crate::ledger::Layout::new(m);
+    let age_risk = Cohort::age_risk_table(m);
+    let (out_months, out_index) = outcome_index(m);
+    let mut rules_by_state = vec![Vec::new(); m.states.len()];
+    for (r, rule) in m.rules.iter().enumerate() {
+        rules_by_state[rule.from].push(r);
+    }
+    let (in_prog_mult, drop_p) = match &m.arm.programme {
+        Some(p) => (
+            p.effect
+                * p.organisation
+                    .as_ref()
+                    .map_or(1.0, |o| o.success_multiplier)
+                * p.location.success_multiplier,
+            -(-p.dropout * p.location.dropout_multiplier).exp_m1(),
+        ),
+        None => (1.0, 0.0),
+    };
+    let ctx = ArmCtx {
+        m,
+        cohort,
+        streams,
+        age_risk: &age_risk,
+        tally_layout: &layout,
+        rules_by_state,
+        mps: m.months_per_step(),
+        retire_months: (m.population.retirement_age * 12.0).round() as usize,
+        exit: m.population.exit_state as u8,
+        in_prog_mult,
+        drop_p,
+        outcome_index: out_index,
+        income_attr: m.population.income_attribute,
+    };
+    let mut persons: Vec<PersonState> = (0..n)
+        .map(|i| PersonState {
+            state: cohort.start_state[i],
+            phase: PHASE_NONE,
+            gap_left: 0,
+            gap_dest: NO_GAP,
+            clock: cohort.start_clock[i],
+            prog: 0,
+            excess: 0.0,
+        })
+        .collect();
+    let mut rep = ArmRep::new(m, &layout, out_months.len());
+    let mut queue: std::collections::VecDeque<u32> = std::collections::VecDeque::new();
+    let mut in_prog: i64 = 0;
+    let step_dependent = m
+        .transitions
+        .iter()
+        .flatten()
+        .any(|tr| tr.dests.iter().any(|d| d.step.is_some()));
+    let mut tables = Tables::build(m, 0);
+
+    for t in 0..=h {
+        // 1. Intake and referral at entry.
+        let lo = if t == 0 {
+            0
+        } else {
+            cohort.entered[t as usize - 1]
+        };
+        let hi = cohort.entered[t as usize];
+        if let Some(p) = &m.arm.programme {
+            if t >= p.referral_from && t < p.referral_until {
+                for i in lo..hi {
+                    let ps = &mut persons[i];
+                    if p.eligible[ps.state as usize]
+                        && unit(streams.block(i as u32, t, Purpose::MonthDetail)[3]) < p.referral
+                    {
+                        ps.phase = PHASE_WAITING;
+                        ps.prog = t.min(u32::from(u16::MAX)) as u16;
+                        queue.push_back(i as u32);
+                    }
+                }
+            }
+            // 2. Places.
+            if t >= p.intake_first && (t - p.intake_first) % p.intake_every == 0 {
+                let mut free = p.capacity.map_or(i64::MAX, |c| c as i64 - in_prog);
+                while free > 0 {
+                    let Some(&head) = queue.front() else { break };
+                    let ps = &mut persons[head as usize];
+                    if ps.phase != PHASE_WAITING {
+                        queue.pop_front();
+                        continue;
+                    }
+                    if t < u32::from(ps.prog) + p.location.extra_wait {
+                        break;
+                    }
+                    queue.pop_front();
+                    ps.phase = PHASE_IN;
+                    ps.prog = 0;
+                    in_prog += 1;
+                    free -= 1;
+                    rep.participants[cohort.sex[head as usize] as usize] += 1;
+                }
+            }
+        }
+        if step_dependent && t > 0 && t < h {
+            tables = Tables::build(m, t);
+        }
+
+        // 3–8. The person pass, in fixed chunks.
+        let active = &mut persons[..hi];
+        let work = |(k, chunk): (usize, &mut [PersonState])| -> ChunkOut {
+            let mut out = ChunkOut {
+                tally: Tally::new(&layout, out_months.len()),
+                referrals: Vec::new(),
+                in_prog_delta: 0,
+                transitions: vec![0; m.states.len() * m.states.len() * 2],
+                clamped: 0,
+            };
+            let base = k * CHUNK;
+            for (j, ps) in chunk.iter_mut().enumerate() {
+                let i = base + j;
+                ctx.tally_person(i, ps, t, &mut out.tally);
+                if t < h && ps.state != ctx.exit {
+                    ctx.step_person(i, ps, t, &tables, &mut out);
+                }
+            }
+            out
+        };
+        let outs: Vec<ChunkOut> = if parallel_persons && active.len() > CHUNK {
+            active.par_chunks_mut(CHUNK).enumerate().map(work).collect()
+        } else {
+            active.chunks_mut(CHUNK).enumerate().map(work).collect()
+        };
+        let mut tally = Tally::new(&layout, out_months.len());
+        let mut transitions = vec![0u32; m.states.len() * m.states.len() * 2];
+        for o in outs {
+            tally.merge(&o.tally);
+            queue.extend(o.referrals);
+            in_prog += o.in_prog_delta;
+            rep.clamped += o.clamped;
+            for (a, b) in transitions.iter_mut().zip(&o.transitions) {
+                *a += b;
+            }
+        }
+        rep.person_steps += if t < h { hi as u64 } else { 0 };
+        rep.record_point(m, &layout, t as usize, &tally);
+        if t < h {
+            rep.record_step(m, t as usize, &transitions, &tally);
+        }
+    }
+    rep
+}
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunConfig {
+    /// Replication indices to run (a shard runs a subset).
+    pub replications: Vec<u32>,
+    /// Called after each replication with the number done (for progress bars).
+    pub threads: Option<usize>,
+}
+
+/// Run the replications `reps` of a compiled scenario. `compile(rep)` gives the arms'
+/// models for a replication (the same models for all, unless parameters are uncertain).
+pub fn run_replications<F, P>(
+    reps: &[u32],
+    compile: F,
+    progress: P,
+) -> Result<Vec<RepResult>, crate::Error>
+where
+    F: Fn(u32) -> Result<Vec<Model>, crate::Error> + Sync,
+    P: Fn() + Sync,
+{
+    let threads = rayon::current_num_threads();
+    let parallel_persons = reps.len() < threads;
+    reps.par_iter()
+        .map(|&r| {
+            let models = compile(r)?;
+            let res = run_replication(&models, r, parallel_persons);
+            progress();
+            Ok(res)
+        })
+        .collect()
+}

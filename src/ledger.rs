@@ -1,0 +1,512 @@
+//! The double-entry ledger: postings of whole öre from payer to payee, per item line,
+//! trace point (or step) and sex.
+//!
+//! The engine hands over *tallies* — persons and attribute sums per cell (state, amount
+//! band of the clock, programme phase, sex) — and this module turns them into postings
+//! once per cell and point, so the hot loop never touches money. Every posting is one
+//! integer that appears once as an outflow of its payer and once as an inflow of its
+//! payee, so the ledger balances to the öre by construction: for every point, the sum of
+//! all actors' net flows except *outside* equals production minus resources, and
+//! transfers sum to zero. [`check_balance`] verifies it independently.
+
+use crate::cohort::ATTR_SCALE;
+use crate::model::*;
+
+/// Cell layout of the tallies of one model.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub states: usize,
+    pub bands: usize,
+    /// Amount band by state and clock (capped at the last entry).
+    band_of: Vec<Vec<u8>>,
+    /// Lowest clock value of each band, by state.
+    band_lo: Vec<Vec<f64>>,
+    /// Attributes whose sums the tally keeps, and their slot.
+    pub sum_attrs: Vec<usize>,
+    slot_of: Vec<Option<usize>>,
+    pub cells: usize,
+}
+
+impl Layout {
+    pub fn new(m: &Model) -> Layout {
+        let s_n = m.states.len();
+        let mut breaks: Vec<Vec<f64>> = vec![Vec::new(); s_n];
+        for it in &m.items {
+            if let ItemKind::State {
+                states,
+                by_time: Some(bt),
+                ..
+            } = &it.kind
+            {
+                for (s, on) in states.iter().enumerate() {
+                    if *on {
+                        breaks[s].extend_from_slice(bt.breaks());
+                    }
+                }
+            }
+        }
+        for me in &m.measures {
+            if let Some(bt) = &me.by_time {
+                for b in &mut breaks {
+                    b.extend_from_slice(bt.breaks());
+                }
+            }
+        }
+        let mut band_of = Vec::with_capacity(s_n);
+        let mut band_lo = Vec::with_capacity(s_n);
+        for b in &mut breaks {
+            b.retain(|x| *x > 0.0);
+            b.sort_by(f64::total_cmp);
+            b.dedup();
+            let max = b.last().map_or(0, |x| x.ceil() as usize) + 1;
+            band_of.push(
+                (0..=max)
+                    .map(|c| b.partition_point(|&x| x <= c as f64) as u8)
+                    .collect(),
+            );
+            let mut lo = vec![0.0];
+            lo.extend(b.iter().map(|x| x.ceil()));
+            band_lo.push(lo);
+        }
+        let bands = breaks.iter().map(|b| b.len() + 1).max().unwrap_or(1);
+        let mut slot_of = vec![None; m.population.attributes.len()];
+        let mut sum_attrs = Vec::new();
+        let mut want = |a: usize| {
+            if slot_of[a].is_none() {
+                slot_of[a] = Some(sum_attrs.len());
+                sum_attrs.push(a);
+            }
+        };
+        for it in &m.items {
+            if let ItemKind::State { per, .. } = &it.kind {
+                for &(a, _) in per {
+                    want(a);
+                }
+            }
+        }
+        for me in &m.measures {
+            if let Some(a) = me.attribute {
+                want(a);
+            }
+        }
+        Layout {
+            states: s_n,
+            bands,
+            band_of,
+            band_lo,
+            sum_attrs,
+            slot_of,
+            cells: s_n * bands * 4 * 2,
+        }
+    }
+
+    #[inline]
+    pub fn cell(&self, state: usize, clock: u16, phase: u8, sex: usize) -> usize {
+        let bt = &self.band_of[state];
+        let band = bt[(clock as usize).min(bt.len() - 1)] as usize;
+        ((state * self.bands + band) * 4 + phase as usize) * 2 + sex
+    }
+
+    /// (state, band, phase, sex) of a cell.
+    pub fn decode(&self, cell: usize) -> (usize, usize, usize, usize) {
+        let sex = cell % 2;
+        let phase = (cell / 2) % 4;
+        let band = (cell / 8) % self.bands;
+        let state = cell / (8 * self.bands);
+        (state, band, phase, sex)
+    }
+
+    fn band_clock(&self, state: usize, band: usize) -> Option<f64> {
+        self.band_lo[state].get(band).copied()
+    }
+}
+
+/// Persons per cell at one trace point, plus outcome counts.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    pub count: Vec<u64>,
+    /// `sums[cell * sum_attrs + slot]`, in attribute micro-units.
+    pub sums: Vec<i128>,
+    n_sums: usize,
+    states: usize,
+    /// `[checkpoint][state][sex]`, all persons and participants only.
+    pub outcomes: Vec<u32>,
+    pub outcomes_participants: Vec<u32>,
+}
+
+impl Tally {
+    pub fn new(l: &Layout, checkpoints: usize) -> Tally {
+        Tally {
+            count: vec![0; l.cells],
+            sums: vec![0; l.cells * l.sum_attrs.len()],
+            n_sums: l.sum_attrs.len(),
+            states: l.states,
+            outcomes: vec![0; checkpoints * l.states * 2],
+            outcomes_participants: vec![0; checkpoints * l.states * 2],
+        }
+    }
+
+    #[inline]
+    pub fn add(
+        &mut self,
+        l: &Layout,
+        state: usize,
+        clock: u16,
+        phase: u8,
+        sex: usize,
+        attr: impl Fn(usize) -> i64,
+    ) {
+        let c = l.cell(state, clock, phase, sex);
+        self.count[c] += 1;
+        for (slot, &a) in l.sum_attrs.iter().enumerate() {
+            self.sums[c * self.n_sums + slot] += i128::from(attr(a));
+        }
+    }
+
+    #[inline]
+    pub fn outcome(&mut self, k: usize, state: usize, sex: usize, participant: bool) {
+        let idx = (k * self.states + state) * 2 + sex;
+        self.outcomes[idx] += 1;
+        if participant {
+            self.outcomes_participants[idx] += 1;
+        }
+    }
+
+    pub fn merge(&mut self, o: &Tally) {
+        for (a, b) in self.count.iter_mut().zip(&o.count) {
+            *a += b;
+        }
+        for (a, b) in self.sums.iter_mut().zip(&o.sums) {
+            *a += b;
+        }
+        for (a, b) in self.outcomes.iter_mut().zip(&o.outcomes) {
+            *a += b;
+        }
+        for (a, b) in self
+            .outcomes_participants
+            .iter_mut()
+            .zip(&o.outcomes_participants)
+        {
+            *a += b;
+        }
+    }
+}
+
+/// The raw result of one arm in one replication: integer postings and counts.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ArmRep {
+    pub points: usize,
+    pub lines: usize,
+    pub states: usize,
+    pub measures_n: usize,
+    /// `[point][state][sex]` persons present.
+    pub occupancy: Vec<u32>,
+    /// `[point][line][sex]` öre, state-based items at trace points.
+    pub point_flows: Vec<i64>,
+    /// `[step][line][sex]` öre, step-level items (one-offs, budgets).
+    pub step_flows: Vec<i64>,
+    /// `[point][measure][sex]` outcome measure units.
+    pub measures: Vec<f64>,
+    /// `[checkpoint][state][sex]`.
+    pub outcomes: Vec<u32>,
+    pub outcomes_participants: Vec<u32>,
+    /// `[point][sex]` persons in the programme.
+    pub in_programme: Vec<u32>,
+    /// Persons who started the programme, by sex.
+    pub participants: [u32; 2],
+    pub person_steps: u64,
+    /// Probability rows that multipliers pushed above 1 and that were rescaled.
+    pub clamped: u64,
+}
+
+impl ArmRep {
+    pub fn new(m: &Model, _l: &Layout, checkpoints: usize) -> ArmRep {
+        let p = m.horizon as usize + 1;
+        let s = m.states.len();
+        let ln = m.lines.len();
+        ArmRep {
+            points: p,
+            lines: ln,
+            states: s,
+            measures_n: m.measures.len(),
+            occupancy: vec![0; p * s * 2],
+            point_flows: vec![0; p * ln * 2],
+            step_flows: vec![0; (p - 1) * ln * 2],
+            measures: vec![0.0; p * m.measures.len() * 2],
+            outcomes: vec![0; checkpoints * s * 2],
+            outcomes_participants: vec![0; checkpoints * s * 2],
+            in_programme: vec![0; p * 2],
+            participants: [0; 2],
+            person_steps: 0,
+            clamped: 0,
+        }
+    }
+
+    pub fn occ(&self, point: usize, state: usize, sex: usize) -> u32 {
+        self.occupancy[(point * self.states + state) * 2 + sex]
+    }
+    pub fn point_flow(&self, point: usize, line: usize, sex: usize) -> i64 {
+        self.point_flows[(point * self.lines + line) * 2 + sex]
+    }
+    pub fn step_flow(&self, step: usize, line: usize, sex: usize) -> i64 {
+        self.step_flows[(step * self.lines + line) * 2 + sex]
+    }
+
+    /// Post the state-based items of trace point `p` from its tally.
+    pub fn record_point(&mut self, m: &Model, l: &Layout, p: usize, tally: &Tally) {
+        let s_n = m.states.len();
+        for cell in 0..l.cells {
+            let n = tally.count[cell];
+            if n == 0 {
+                continue;
+            }
+            let (s, _, phase, sex) = l.decode(cell);
+            self.occupancy[(p * s_n + s) * 2 + sex] += n as u32;
+            if phase == PHASE_IN as usize {
+                self.in_programme[p * 2 + sex] += n as u32;
+            }
+        }
+        self.outcomes_add(tally);
+        // Amount of every item in every cell (SEK), then per line and sex.
+        let n_items = m.items.len();
+        let mut amount = vec![0.0f64; n_items];
+        let mut per_line = vec![[0.0f64; 2]; m.lines.len()];
+        let mut meas = vec![[0.0f64; 2]; m.measures.len()];
+        for cell in 0..l.cells {
+            let n = tally.count[cell];
+            if n == 0 {
+                continue;
+            }
+            let (s, band, phase, sex) = l.decode(cell);
+            let clock = l.band_clock(s, band).unwrap_or(0.0);
+            let sum = |a: usize| -> f64 {
+                l.slot_of[a].map_or(0.0, |slot| {
+                    tally.sums[cell * l.sum_attrs.len() + slot] as f64 / ATTR_SCALE
+                })
+            };
+            for (k, it) in m.items.iter().enumerate() {
+                amount[k] = 0.0;
+                if !it.active || !it.phases[phase] {
+                    continue;
+                }
+                amount[k] = match &it.kind {
+                    ItemKind::State {
+                        states,
+                        amount: a,
+                        per,
+                        by_time,
+                    } => {
+                        if !states[s] {
+                            continue;
+                        }
+                        let f = by_time.as_ref().map_or(1.0, |b| b.at(clock));
+                        let mut v = a * n as f64;
+                        for &(attr, coef) in per {
+                            v += coef * sum(attr);
+                        }
+                        v * f * it.multiplier
+                    }
+                    ItemKind::Derived { of } => {
+                        of.iter().map(|&(j, r)| amount[j] * r).sum::<f64>() * it.multiplier
+                    }
+                    _ => 0.0,
+                };
+            }
+            for (li, line) in m.lines.iter().enumerate() {
+                per_line[li][sex] += amount[line.item] * line.share;
+            }
+            for (k, me) in m.measures.iter().enumerate() {
+                let v = me.values[s];
+                if v == 0.0 {
+                    continue;
+                }
+                let f = me.by_time.as_ref().map_or(1.0, |b| b.at(clock));
+                let base = match me.attribute {
+                    Some(a) => sum(a),
+                    None => n as f64,
+                };
+                meas[k][sex] += v * f * base;
+            }
+        }
+        for (li, v) in per_line.iter().enumerate() {
+            for sex in 0..2 {
+                self.point_flows[(p * self.lines + li) * 2 + sex] = to_ore(v[sex]);
+            }
+        }
+        for (k, v) in meas.iter().enumerate() {
+            for sex in 0..2 {
+                self.measures[(p * self.measures_n + k) * 2 + sex] = v[sex];
+            }
+        }
+    }
+
+    fn outcomes_add(&mut self, tally: &Tally) {
+        for (a, b) in self.outcomes.iter_mut().zip(&tally.outcomes) {
+            *a += b;
+        }
+        for (a, b) in self
+            .outcomes_participants
+            .iter_mut()
+            .zip(&tally.outcomes_participants)
+        {
+            *a += b;
+        }
+    }
+
+    /// Post the step-level items of step `t`: one-offs on transitions and budgets.
+    pub fn record_step(&mut self, m: &Model, t: usize, transitions: &[u32], tally: &Tally) {
+        let s_n = m.states.len();
+        for (li, line) in m.lines.iter().enumerate() {
+            let it = &m.items[line.item];
+            if !it.active {
+                continue;
+            }
+            match &it.kind {
+                ItemKind::OnEnter { to, from, amount } => {
+                    for sex in 0..2 {
+                        let n: u64 = (0..s_n)
+                            .filter(|&f| f != *to && from.as_ref().is_none_or(|mask| mask[f]))
+                            .map(|f| u64::from(transitions[(f * s_n + to) * 2 + sex]))
+                            .sum();
+                        self.step_flows[(t * self.lines + li) * 2 + sex] =
+                            to_ore(n as f64 * amount * it.multiplier * line.share);
+                    }
+                }
+                ItemKind::Budget { total, from, until } => {
+                    if (t as u32) < *from || (t as u32) >= *until {
+                        continue;
+                    }
+                    let per_step =
+                        to_ore(total / f64::from(until - from) * it.multiplier * line.share);
+                    // A budget is not per person: split it between the sexes by the
+                    // persons in the programme at the start of the step (else present).
+                    let w = |sex: usize| -> u64 {
+                        let inp = u64::from(self.in_programme[t * 2 + sex]);
+                        if self.in_programme[t * 2] + self.in_programme[t * 2 + 1] > 0 {
+                            inp
+                        } else {
+                            (0..s_n).map(|s| u64::from(self.occ(t, s, sex))).sum()
+                        }
+                    };
+                    let (wf, wm) = (w(0), w(1));
+                    let women = if wf + wm == 0 {
+                        per_step / 2
+                    } else {
+                        (per_step as i128 * i128::from(wf) / i128::from(wf + wm)) as i64
+                    };
+                    self.step_flows[(t * self.lines + li) * 2] = women;
+                    self.step_flows[(t * self.lines + li) * 2 + 1] = per_step - women;
+                }
+                _ => {}
+            }
+        }
+        let _ = tally;
+    }
+}
+
+/// SEK → whole öre, rounding half away from zero.
+#[inline]
+pub fn to_ore(sek: f64) -> i64 {
+    (sek * 100.0).round() as i64
+}
+
+/// Displacement (SROI / DWP substitution): a share of the extra production of a
+/// programme arm over the counterfactual, point by point, displaces production
+/// elsewhere and is not counted.
+pub fn apply_displacement(models: &[Model], arms: &mut [ArmRep]) {
+    let Some(cf) = models.iter().position(|m| m.arm.counterfactual) else {
+        return;
+    };
+    let d = models[cf].accounting.displacement;
+    if d <= 0.0 {
+        return;
+    }
+    let (cf_rep, lines) = (arms[cf].clone(), &models[cf].lines);
+    for (k, arm) in arms.iter_mut().enumerate() {
+        if k == cf {
+            continue;
+        }
+        for (li, line) in lines.iter().enumerate() {
+            if models[k].items[line.item].class != Class::Production {
+                continue;
+            }
+            for p in 0..arm.points {
+                for sex in 0..2 {
+                    let idx = (p * arm.lines + li) * 2 + sex;
+                    let delta = arm.point_flows[idx] - cf_rep.point_flows[idx];
+                    if delta > 0 {
+                        arm.point_flows[idx] -= (delta as f64 * d).round() as i64;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Net flow (öre) of every actor from a set of postings `amount(line)`.
+pub fn actor_nets(m: &Model, amount: impl Fn(usize) -> i64) -> Vec<i64> {
+    let mut net = vec![0i64; m.actors.len()];
+    for (li, line) in m.lines.iter().enumerate() {
+        let a = amount(li);
+        net[line.payer] -= a;
+        net[line.payee] += a;
+    }
+    net
+}
+
+/// Check the ledger identity for every point, step and sex of an arm: the net flows of
+/// all actors but *outside* sum to production minus resources, and transfers to zero.
+pub fn check_balance(m: &Model, rep: &ArmRep) -> Result<(), String> {
+    let check = |what: &str, idx: usize, amount: &dyn Fn(usize) -> i64| -> Result<(), String> {
+        let net = actor_nets(m, amount);
+        let inside: i64 = m
+            .actors
+            .iter()
+            .zip(&net)
+            .filter(|(a, _)| !a.outside)
+            .map(|(_, v)| v)
+            .sum();
+        let mut production = 0i64;
+        let mut resources = 0i64;
+        for (li, line) in m.lines.iter().enumerate() {
+            match m.items[line.item].class {
+                Class::Production => production += amount(li),
+                Class::Resource => resources += amount(li),
+                Class::Transfer => {}
+            }
+        }
+        let transfer_nets = actor_nets(m, |li| {
+            if m.items[m.lines[li].item].class == Class::Transfer {
+                amount(li)
+            } else {
+                0
+            }
+        });
+        let transfers_total: i64 = transfer_nets.iter().sum();
+        let outside_transfers: i64 = m
+            .actors
+            .iter()
+            .zip(&transfer_nets)
+            .filter(|(a, _)| a.outside)
+            .map(|(_, v)| v)
+            .sum();
+        if inside != production - resources || transfers_total != 0 || outside_transfers != 0 {
+            return Err(format!(
+                "ledger does not balance at {what} {idx}: inside actors net {inside} öre, production − resources {}",
+                production - resources
+            ));
+        }
+        Ok(())
+    };
+    for p in 0..rep.points {
+        for sex in 0..2 {
+            check("point", p, &|li| rep.point_flow(p, li, sex))?;
+        }
+    }
+    for t in 0..rep.points - 1 {
+        for sex in 0..2 {
+            check("step", t, &|li| rep.step_flow(t, li, sex))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! rehabsim: who pays and who gains from vocational rehabilitation, and how sure are we?
+//!
+//! A parallel Monte Carlo microsimulation of people on long-term sick leave, moving month
+//! by month between support states, under a programme design and a counterfactual. The
+//! output is the Swedish *socioekonomiskt bokslut*: a balance sheet per actor.
+//!
+//! The pipeline: a scenario file is read and validated into one [`Model`] per arm
+//! ([`scenario`]); [`engine`] simulates every arm of a replication on the same cohort
+//! ([`cohort`]) with common random numbers ([`rng`]) and posts integer öre to the
+//! [`ledger`]; [`balance`] discounts and splits the postings per actor; [`summary`]
+//! summarises replications; [`output`] writes JSON, CSV and the terminal table.
+//!
+//! ```no_run
+//! let source = rehabsim::scenario::load(std::path::Path::new("scenarios/default.toml"))?;
+//! let scenario = source.compile()?;
+//! let run = rehabsim::run(&scenario, &rehabsim::RunOptions::default())?;
+//! println!("{}", rehabsim::output::table::render(&run.summary));
+//! # Ok::<(), rehabsim::Error>(())
+//! ```
+
+// Index loops over (point, line, sex) mirror the formulas in docs/model.md more clearly
+// than iterator chains do.
+#![allow(clippy::needless_range_loop)]
+
+pub mod balance;
+pub mod cohort;
+pub mod dist;
+pub mod engine;
+pub mod ledger;
+pub mod model;
+pub mod output;
+pub mod rng;
+pub mod scenario;
+pub mod stats;
+pub mod summary;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use model::Model;
+pub use scenario::{Scenario, ScenarioError};
+pub use summary::Summary;
+
+/// Every error a run can end with; [`Error::exit_code`] maps it to the documented codes.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Scenario(#[from] ScenarioError),
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    Io(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl Error {
+    /// 0 ok, 2 bad input, 1 internal or I/O error, 130 interrupted.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Scenario(_) | Error::Input(_) => 2,
+            Error::Io(_) | Error::Internal(_) => 1,
+            Error::Interrupted => 130,
+        }
+    }
+}
+
+/// How to run a compiled scenario.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Run only these replications (a shard); all when `None`.
+    pub replications: Option<Vec<u32>>,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    pub summary: Summary,
+    pub evaluated: summary::Evaluated,
+    pub reps: Vec<engine::RepResult>,
+    pub person_steps: u64,
+}
+
+/// The models of every arm for replication `rep`: the central models, or — when the
+/// scenario has uncertain values — a fresh draw of every parameter from the
+/// replication's own streams (the same draw for all arms).
+pub fn models_for(scenario: &Scenario, rep: u32) -> Result<Vec<Model>, Error> {
+    if scenario.uncertain.is_empty() {
+        return Ok(scenario.arms.clone());
+    }
+    let streams = rng::Streams::new(scenario.base().seed, rep);
+    let mut draw = |path: &str, d: &dist::Dist| -> f64 {
+        let mut g = streams.sequence(rng::path_hash(path), 0, rng::Purpose::Parameter);
+        d.sample(&mut g)
+    };
+    scenario.source.compile_arms(&mut draw).map_err(|mut e| {
+        for i in &mut e.issues {
+            i.message = format!(
+                "in replication {rep}, the parameter draw gives an invalid model: {}",
+                i.message
+            );
+        }
+        Error::Scenario(e)
+    })
+}
+
+/// Run every replication (or a shard) of a scenario and summarise it.
+pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, Error> {
+    run_with_progress(scenario, opts, &|_| {})
+}
+
+/// As [`run`], calling `progress(done)` after each replication.
+pub fn run_with_progress(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<RunOutput, Error> {
+    let all: Vec<u32> = (0..scenario.base().replications).collect();
+    let reps = opts.replications.clone().unwrap_or(all);
+    let done = AtomicUsize::new(0);
+    let results = engine::run_replications(
+        &reps,
+        |r| models_for(scenario, r),
+        || {
+            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress(d);
+        },
+    )?;
+    let person_steps = results
+        .iter()
+        .flat_map(|r| r.arms.iter())
+        .map(|a| a.person_steps)
+        .sum();
+    let (summary, evaluated) = summary::summarize(
+        &scenario.arms,
+        scenario.counterfactual,
+        &results,
+        &scenario.source.overrides,
+    );
+    Ok(RunOutput {
+        summary,
+        evaluated,
+        reps: results,
+        person_steps,
+    })
+}
