@@ -732,7 +732,7 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
                     ps.prog = 0;
                     in_prog += 1;
                     free -= 1;
-                    rep.participants[cohort.sex[head as usize] as usize] += 1;
+                    rep.participants[cohort.sex[head as usize] as usize] += 1.0;
                 }
             }
         }

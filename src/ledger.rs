@@ -199,8 +199,9 @@ pub struct ArmRep {
     pub lines: usize,
     pub states: usize,
     pub measures_n: usize,
-    /// `[point][state][sex]` persons present.
-    pub occupancy: Vec<u32>,
+    /// `[point][state][sex]` persons present (whole numbers in a microsimulation,
+    /// expected values in cohort mode; integer-valued `f64` sums are exact).
+    pub occupancy: Vec<f64>,
     /// `[point][line][sex]` öre, state-based items at trace points.
     pub point_flows: Vec<i64>,
     /// `[step][line][sex]` öre, step-level items (one-offs, budgets).
@@ -208,12 +209,12 @@ pub struct ArmRep {
     /// `[point][measure][sex]` outcome measure units.
     pub measures: Vec<f64>,
     /// `[checkpoint][state][sex]`.
-    pub outcomes: Vec<u32>,
-    pub outcomes_participants: Vec<u32>,
+    pub outcomes: Vec<f64>,
+    pub outcomes_participants: Vec<f64>,
     /// `[point][sex]` persons in the programme.
-    pub in_programme: Vec<u32>,
+    pub in_programme: Vec<f64>,
     /// Persons who started the programme, by sex.
-    pub participants: [u32; 2],
+    pub participants: [f64; 2],
     pub person_steps: u64,
     /// Probability rows that multipliers pushed above 1 and that were rescaled.
     pub clamped: u64,
@@ -229,20 +230,20 @@ impl ArmRep {
             lines: ln,
             states: s,
             measures_n: m.measures.len(),
-            occupancy: vec![0; p * s * 2],
+            occupancy: vec![0.0; p * s * 2],
             point_flows: vec![0; p * ln * 2],
             step_flows: vec![0; (p - 1) * ln * 2],
             measures: vec![0.0; p * m.measures.len() * 2],
-            outcomes: vec![0; checkpoints * s * 2],
-            outcomes_participants: vec![0; checkpoints * s * 2],
-            in_programme: vec![0; p * 2],
-            participants: [0; 2],
+            outcomes: vec![0.0; checkpoints * s * 2],
+            outcomes_participants: vec![0.0; checkpoints * s * 2],
+            in_programme: vec![0.0; p * 2],
+            participants: [0.0; 2],
             person_steps: 0,
             clamped: 0,
         }
     }
 
-    pub fn occ(&self, point: usize, state: usize, sex: usize) -> u32 {
+    pub fn occ(&self, point: usize, state: usize, sex: usize) -> f64 {
         self.occupancy[(point * self.states + state) * 2 + sex]
     }
     pub fn point_flow(&self, point: usize, line: usize, sex: usize) -> i64 {
@@ -261,9 +262,9 @@ impl ArmRep {
                 continue;
             }
             let (s, _, phase, sex) = l.decode(cell);
-            self.occupancy[(p * s_n + s) * 2 + sex] += n as u32;
+            self.occupancy[(p * s_n + s) * 2 + sex] += n as f64;
             if phase == PHASE_IN as usize {
-                self.in_programme[p * 2 + sex] += n as u32;
+                self.in_programme[p * 2 + sex] += n as f64;
             }
         }
         self.outcomes_add(tally);
@@ -342,14 +343,14 @@ impl ArmRep {
 
     fn outcomes_add(&mut self, tally: &Tally) {
         for (a, b) in self.outcomes.iter_mut().zip(&tally.outcomes) {
-            *a += b;
+            *a += f64::from(*b);
         }
         for (a, b) in self
             .outcomes_participants
             .iter_mut()
             .zip(&tally.outcomes_participants)
         {
-            *a += b;
+            *a += f64::from(*b);
         }
     }
 
@@ -380,19 +381,18 @@ impl ArmRep {
                         to_ore(total / f64::from(until - from) * it.multiplier * line.share);
                     // A budget is not per person: split it between the sexes by the
                     // persons in the programme at the start of the step (else present).
-                    let w = |sex: usize| -> u64 {
-                        let inp = u64::from(self.in_programme[t * 2 + sex]);
-                        if self.in_programme[t * 2] + self.in_programme[t * 2 + 1] > 0 {
-                            inp
+                    let w = |sex: usize| -> f64 {
+                        if self.in_programme[t * 2] + self.in_programme[t * 2 + 1] > 0.0 {
+                            self.in_programme[t * 2 + sex]
                         } else {
-                            (0..s_n).map(|s| u64::from(self.occ(t, s, sex))).sum()
+                            (0..s_n).map(|s| self.occ(t, s, sex)).sum()
                         }
                     };
                     let (wf, wm) = (w(0), w(1));
-                    let women = if wf + wm == 0 {
+                    let women = if wf + wm <= 0.0 {
                         per_step / 2
                     } else {
-                        (per_step as i128 * i128::from(wf) / i128::from(wf + wm)) as i64
+                        (per_step as f64 * wf / (wf + wm)).round() as i64
                     };
                     self.step_flows[(t * self.lines + li) * 2] = women;
                     self.step_flows[(t * self.lines + li) * 2 + 1] = per_step - women;

@@ -249,15 +249,15 @@ fn outcome_shares(
             } else {
                 &r.arms[a].outcomes
             };
-            let n: u32 = (0..s_n)
+            let n: f64 = (0..s_n)
                 .flat_map(|x| sexes.iter().map(move |&sx| (x, sx)))
                 .map(|(x, sx)| o[(k * s_n + x) * 2 + sx])
                 .sum();
-            if n == 0 {
+            if n <= 0.0 {
                 return f64::NAN;
             }
-            let c: u32 = sexes.iter().map(|&sx| o[(k * s_n + s) * 2 + sx]).sum();
-            f64::from(c) / f64::from(n)
+            let c: f64 = sexes.iter().map(|&sx| o[(k * s_n + s) * 2 + sx]).sum();
+            c / n
         };
         let table = |sexes: &[usize], part: bool| -> IndexMap<String, Stat> {
             m.states
@@ -279,7 +279,7 @@ fn outcome_shares(
             .iter()
             .map(|r| {
                 (0..s_n * 2)
-                    .map(|x| f64::from(r.arms[arm].outcomes[k * s_n * 2 + x]))
+                    .map(|x| r.arms[arm].outcomes[k * s_n * 2 + x])
                     .sum::<f64>()
             })
             .sum::<f64>()
@@ -360,14 +360,14 @@ pub fn summarize(
                 let arm = &r.arms[a];
                 let h = arm.points - 1;
                 (0..arm.states)
-                    .map(|s| f64::from(arm.occ(h, s, 0) + arm.occ(h, s, 1)))
+                    .map(|s| arm.occ(h, s, 0) + arm.occ(h, s, 1))
                     .sum()
             })
             .collect()
     };
     let participants_of = |a: usize| -> Vec<f64> {
         reps.iter()
-            .map(|r| f64::from(r.arms[a].participants[0] + r.arms[a].participants[1]))
+            .map(|r| r.arms[a].participants[0] + r.arms[a].participants[1])
             .collect()
     };
     let denominators = |a: usize| -> (Vec<f64>, &'static str) {
@@ -398,11 +398,11 @@ pub fn summarize(
                         let h = arm.points - 1;
                         let n: f64 = (0..arm.states)
                             .flat_map(|x| sexes.iter().map(move |&sx| (x, sx)))
-                            .map(|(x, sx)| f64::from(arm.occ(h, x, sx)))
+                            .map(|(x, sx)| arm.occ(h, x, sx))
                             .sum();
                         let months: f64 = (0..h)
                             .flat_map(|p| sexes.iter().map(move |&sx| (p, sx)))
-                            .map(|(p, sx)| f64::from(arm.occ(p, s, sx)))
+                            .map(|(p, sx)| arm.occ(p, s, sx))
                             .sum::<f64>()
                             * f64::from(mps);
                         if n > 0.0 { months / n } else { f64::NAN }

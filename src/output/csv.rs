@@ -146,17 +146,13 @@ pub fn occupancy_csv(models: &[Model], reps: &[RepResult], o: &CsvOptions) -> Ve
                     let mut shares = Vec::with_capacity(reps.len());
                     for r in reps {
                         let arm = &r.arms[a];
-                        let c: u32 = sexes.iter().map(|&x| arm.occ(p, s, x)).sum();
-                        let n: u32 = (0..arm.states)
+                        let c: f64 = sexes.iter().map(|&x| arm.occ(p, s, x)).sum();
+                        let n: f64 = (0..arm.states)
                             .flat_map(|y| sexes.iter().map(move |&x| (y, x)))
                             .map(|(y, x)| arm.occ(p, y, x))
                             .sum();
-                        counts.push(f64::from(c));
-                        shares.push(if n > 0 {
-                            f64::from(c) / f64::from(n)
-                        } else {
-                            f64::NAN
-                        });
+                        counts.push(c);
+                        shares.push(if n > 0.0 { c / n } else { f64::NAN });
                     }
                     let cs = Stat::of(&counts);
                     let ss = Stat::of(&shares);
