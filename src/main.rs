@@ -68,23 +68,13 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         let text = output::table::render(&out.summary);
         let mut so = std::io::stdout().lock();
         let _ = so.write_all(text.as_bytes());
+        let _ = so.flush();
     }
     if let Some(dir) = &a.out {
         let csv_opts = output::csv::CsvOptions::default();
-        let files: [(&str, Vec<u8>); 3] = [
-            ("summary.json", output::json::summary_json(&out.summary)),
-            (
-                "balance.csv",
-                output::csv::balance_csv(&out.summary, &csv_opts),
-            ),
-            (
-                "occupancy.csv",
-                output::csv::occupancy_csv(&scenario.arms, &out.reps, &csv_opts),
-            ),
-        ];
-        for (name, bytes) in files {
-            output::write_atomic(dir, name, &bytes).map_err(|e| {
-                Error::Io(format!("cannot write {}: {e}", dir.join(name).display()))
+        for (name, bytes) in output::result_files(&scenario, &out, &csv_opts) {
+            output::write_atomic(dir, &name, &bytes).map_err(|e| {
+                Error::Io(format!("cannot write {}: {e}", dir.join(&name).display()))
             })?;
         }
     }

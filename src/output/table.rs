@@ -44,7 +44,7 @@ pub fn render(s: &Summary) -> String {
     let _ = writeln!(o, "rehabsim — socioekonomiskt bokslut: {}", s.scenario);
     let _ = writeln!(
         o,
-        "{} persons × {} replications, horizon {} months, discount rate {}% a year, {} {}; seed {}",
+        "{} persons × {} replications, horizon {} months, discount rate {:.2}% a year, {} {}; seed {}",
         s.persons,
         s.replications,
         s.horizon_months,
@@ -88,9 +88,14 @@ pub fn render(s: &Summary) -> String {
         for (actor, da) in &d.actors {
             let k = &cf.actors[actor];
             let sc = &arm.actors[actor];
-            let payback = match da.payback.median_month {
-                Some(m) => format!("{m:.0} mo"),
-                None => "never".into(),
+            // An actor whose difference is exactly zero neither pays nor gains.
+            let payback = if da.sheet.net.p05 == 0.0 && da.sheet.net.p95 == 0.0 {
+                "–".to_string()
+            } else {
+                match da.payback.median_month {
+                    Some(m) => format!("{m:.0} mo"),
+                    None => "never".into(),
+                }
             };
             let label = if actor == "public_sector" || actor == "society" {
                 format!("= {}", da.sheet.label)
