@@ -1,0 +1,185 @@
+//! The engine's invariants on the shipped default scenario: the ledger balances to the öre,
+//! common random numbers make a no-op programme exactly neutral, and results do not
+//! depend on the thread count or on how persons are split into chunks.
+
+use std::path::Path;
+use std::process::Command;
+
+use rehabsim::scenario::{self, set_path, split_path};
+use rehabsim::{RunOptions, ledger};
+
+fn default_source() -> scenario::Source {
+    scenario::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/default.toml"
+    )))
+    .unwrap()
+}
+
+fn set(src: &mut scenario::Source, key: &str, value: toml::Value) {
+    set_path(&mut src.doc, &split_path(key), value).unwrap();
+}
+
+#[test]
+fn ledger_balances_for_every_arm_replication_point_and_sex() {
+    let mut src = default_source();
+    src.apply_overrides(&[
+        "scenario.replications=6".into(),
+        "population.persons=300".into(),
+    ])
+    .unwrap();
+    let sc = src.compile().unwrap();
+    let run = rehabsim::run(&sc, &RunOptions::default()).unwrap();
+    assert_eq!(run.reps.len(), 6);
+    for rep in &run.reps {
+        let models = rehabsim::models_for(&sc, rep.replication).unwrap();
+        for (m, arm) in models.iter().zip(&rep.arms) {
+            ledger::check_balance(m, arm).unwrap();
+            // Persons are conserved: everyone who entered is in exactly one state.
+            for p in 0..arm.points {
+                let n: f64 = (0..arm.states)
+                    .map(|s| arm.occ(p, s, 0) + arm.occ(p, s, 1))
+                    .sum();
+                assert_eq!(n, 300.0, "point {p}");
+            }
+        }
+    }
+    // Transfers cancel for society: its difference is production plus resources only.
+    for d in run.summary.differences.values() {
+        let soc = &d.actors["society"].sheet;
+        assert!(
+            soc.transfers.mean.abs() < 1e-6,
+            "society transfers {}",
+            soc.transfers.mean
+        );
+        let sum = soc.production.mean + soc.resources.mean;
+        assert!((soc.net.mean - sum).abs() < 1e-3 * soc.net.mean.abs().max(1.0));
+    }
+}
+
+#[test]
+fn a_programme_without_effect_or_cost_changes_nothing_for_anyone() {
+    let mut src = default_source();
+    src.apply_overrides(&[
+        "scenario.replications=5".into(),
+        "population.persons=250".into(),
+    ])
+    .unwrap();
+    // The arena with no effect, no organisation of its own, no exit hand-over, no cost:
+    // persons are still referred, queued, admitted and drop out, but with common random
+    // numbers nothing they experience differs from business as usual.
+    set(&mut src, "programmes.arena.effect", toml::Value::Float(1.0));
+    set(
+        &mut src,
+        "programmes.arena.handover_at_exit",
+        toml::Value::Boolean(false),
+    );
+    set(&mut src, "items.programme.amount", toml::Value::Float(0.0));
+    if let Some(toml::Value::Table(p)) = src
+        .doc
+        .get_mut("programmes")
+        .and_then(|p| p.get_mut("arena"))
+    {
+        p.remove("organisation");
+    }
+    let sc = src.compile().unwrap();
+    let run = rehabsim::run(&sc, &RunOptions::default()).unwrap();
+    let d = &run.summary.differences["rehab_arena - business_as_usual"];
+    assert!(
+        run.summary.arms["rehab_arena"].participants.mean > 50.0,
+        "the programme did run"
+    );
+    for (actor, a) in &d.actors {
+        for (what, s) in [
+            ("net", a.sheet.net),
+            ("production", a.sheet.production),
+            ("transfers", a.sheet.transfers),
+            ("resources", a.sheet.resources),
+        ] {
+            assert_eq!((s.mean, s.p05, s.p95), (0.0, 0.0, 0.0), "{actor} {what}");
+        }
+    }
+    for (month, o) in &d.outcomes {
+        for (state, s) in &o.all {
+            assert_eq!(s.mean, 0.0, "outcome {state} at {month}");
+        }
+    }
+}
+
+fn run_cli(args: &[&str]) {
+    let st = Command::new(env!("CARGO_BIN_EXE_rehabsim"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn compare_threads(extra: &[&str], tag: &str) {
+    let base = std::env::temp_dir().join(format!("rehabsim-det-{tag}-{}", std::process::id()));
+    let scen = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/default.toml");
+    let mut outs = Vec::new();
+    for threads in ["1", "2"] {
+        let dir = base.join(threads);
+        let dir_s = dir.to_string_lossy().to_string();
+        let mut args = vec![
+            "run",
+            scen,
+            "--quiet",
+            "--threads",
+            threads,
+            "--out",
+            &dir_s,
+        ];
+        args.extend_from_slice(extra);
+        run_cli(&args);
+        outs.push(files(&dir));
+    }
+    assert!(!outs[0].is_empty());
+    assert_eq!(outs[0].len(), outs[1].len());
+    for (a, b) in outs[0].iter().zip(&outs[1]) {
+        assert_eq!(a.0, b.0);
+        assert!(a.1 == b.1, "{} differs between 1 and 2 threads", a.0);
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn outputs_are_byte_identical_with_one_or_two_threads() {
+    compare_threads(&["--replications", "8", "--persons", "300"], "reps");
+}
+
+#[test]
+fn splitting_persons_of_one_replication_across_threads_changes_nothing() {
+    // One replication and more persons than a chunk: the person pass itself runs in
+    // parallel chunks.
+    compare_threads(
+        &[
+            "--replications",
+            "1",
+            "--persons",
+            "20000",
+            "--horizon",
+            "24",
+        ],
+        "persons",
+    );
+}
