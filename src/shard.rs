@@ -208,6 +208,18 @@ struct StoredFile {
     reps: Vec<StoredRep>,
 }
 
+/// The fields that identify a partial file; everything else is skipped unread.
+#[derive(Deserialize)]
+struct Probe {
+    header: Option<ProbeHeader>,
+}
+
+#[derive(Default, Deserialize)]
+struct ProbeHeader {
+    format: Option<serde_json::Value>,
+    format_version: Option<serde_json::Value>,
+}
+
 /// A partial result: the replications of one shard, and what run they belong to.
 #[derive(Debug, Clone)]
 pub struct Part {
@@ -320,26 +332,22 @@ pub fn encode(header: &Header, reps: &[RepResult]) -> Result<Vec<u8>, Error> {
 /// Read the bytes of a partial file; `file` names it in messages.
 pub fn decode(file: &Path, bytes: &[u8]) -> Result<Part, Error> {
     let shown = file.display();
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+    // A first pass reads only what says which file this is, so that a foreign or newer
+    // file gets that message rather than a list of unexpected fields.
+    let probe: Probe = serde_json::from_slice(bytes).map_err(|e| {
         Error::Input(format!(
             "{shown} is not a complete partial result ({e}); was the shard interrupted? \
              Run it again"
         ))
     })?;
-    let format = value
-        .get("header")
-        .and_then(|h| h.get("format"))
-        .and_then(|f| f.as_str());
-    if format != Some(FORMAT) {
+    let header = probe.header.unwrap_or_default();
+    if header.format.as_ref().and_then(|f| f.as_str()) != Some(FORMAT) {
         return Err(Error::Input(format!(
             "{shown} is not a rehabsim partial result (header.format is not \"{FORMAT}\"); \
              merge the {PARTIAL_FILE} files written by `rehabsim run --shard K/N --out DIR`"
         )));
     }
-    let version = value
-        .get("header")
-        .and_then(|h| h.get("format_version"))
-        .and_then(|f| f.as_u64());
+    let version = header.format_version.as_ref().and_then(|v| v.as_u64());
     if version != Some(u64::from(FORMAT_VERSION)) {
         return Err(Error::Input(format!(
             "{shown} has partial-result format version {}, but this rehabsim reads version \
@@ -347,7 +355,7 @@ pub fn decode(file: &Path, bytes: &[u8]) -> Result<Part, Error> {
             version.map_or("(none)".to_string(), |v| v.to_string())
         )));
     }
-    let stored: StoredFile = serde_json::from_value(value)
+    let stored: StoredFile = serde_json::from_slice(bytes)
         .map_err(|e| Error::Input(format!("{shown} is not a valid partial result: {e}")))?;
     Ok(Part {
         file: file.to_path_buf(),

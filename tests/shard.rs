@@ -380,6 +380,19 @@ fn damaged_and_foreign_files_are_refused_with_the_reason() {
         )
     );
 
+    // Written by a rehabsim whose partial files have another layout.
+    let newer = text.replacen("\"format_version\": 1,", "\"format_version\": 2,", 1);
+    assert_eq!(
+        shard::decode(&file, newer.as_bytes())
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "{} has partial-result format version 2, but this rehabsim reads version 1: merge \
+             with the rehabsim that wrote the shards",
+            file.display()
+        )
+    );
+
     // A replication removed by hand.
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.iter().position(|l| *l == "\"reps\": [").unwrap();
