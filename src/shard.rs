@@ -279,6 +279,15 @@ pub fn run_shard(scenario: &Scenario, spec: ShardSpec) -> Result<Part, Error> {
 }
 
 impl Part {
+    /// How messages name this part: its file, or its shard for a part made in memory.
+    pub fn label(&self) -> String {
+        if self.file.as_os_str().is_empty() {
+            format!("shard {} (in memory)", self.header.spec())
+        } else {
+            self.file.display().to_string()
+        }
+    }
+
     /// The bytes of this part's `partial.json` (see [`encode`]).
     pub fn encode(&self) -> Result<Vec<u8>, Error> {
         encode(&self.header, &self.reps)
@@ -397,7 +406,7 @@ pub fn read_part(path: &Path) -> Result<Part, Error> {
 /// exactly the block of its shard, in order.
 fn check_part(p: &Part) -> Result<(), Error> {
     let h = &p.header;
-    let shown = p.file.display();
+    let shown = p.label();
     if h.rehabsim_version != env!("CARGO_PKG_VERSION") {
         return Err(Error::Input(format!(
             "{shown} was written by rehabsim {}, but this is rehabsim {}: results of \
@@ -455,7 +464,7 @@ fn check_part(p: &Part) -> Result<(), Error> {
 /// What every part must share with the first: scenario, seed, overrides and the split.
 fn check_same_run(a: &Part, b: &Part) -> Result<(), Error> {
     let (ha, hb) = (&a.header, &b.header);
-    let (fa, fb) = (a.file.display(), b.file.display());
+    let (fa, fb) = (a.label(), b.label());
     let tail = "merge only the shards of one run";
     if ha.scenario_sha256 != hb.scenario_sha256 {
         return Err(Error::Input(format!(
@@ -504,12 +513,11 @@ fn check_same_run(a: &Part, b: &Part) -> Result<(), Error> {
 
 /// The shape every arm of a replication must have under the recompiled models, so that a
 /// damaged file is an error rather than an out-of-bounds read.
-fn check_shape(models: &[Model], file: &Path, r: &RepResult) -> Result<(), Error> {
+fn check_shape(models: &[Model], part: &str, r: &RepResult) -> Result<(), Error> {
     let bad = |what: String| {
         Error::Input(format!(
-            "{}: replication {} does not fit the scenario ({what}); the file was edited or \
+            "{part}: replication {} does not fit the scenario ({what}); the file was edited or \
              damaged: run the shard again",
-            file.display(),
             r.replication
         ))
     };
@@ -581,8 +589,8 @@ pub fn merge(mut parts: Vec<Part>) -> Result<(Scenario, RunOutput), Error> {
                  each shard once",
                 p.header.spec(),
                 describe(&block(p.header.shard, n, h.replications_total)),
-                parts[j].file.display(),
-                p.file.display()
+                parts[j].label(),
+                p.label()
             )));
         }
         by_shard[k] = Some(i);
@@ -636,7 +644,7 @@ pub fn merge(mut parts: Vec<Part>) -> Result<(Scenario, RunOutput), Error> {
     let mut reps = Vec::with_capacity(h.replications_total as usize);
     for p in parts {
         for r in &p.reps {
-            check_shape(&scenario.arms, &p.file, r)?;
+            check_shape(&scenario.arms, &p.label(), r)?;
         }
         reps.extend(p.reps);
     }

@@ -592,3 +592,20 @@ fn the_command_line_checks_shard_flags_and_reports_merge_errors() {
     assert!(!merged.exists(), "a refused merge writes nothing");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn parts_made_in_memory_merge_too_and_are_named_by_their_shard() {
+    let sc = compile(&default_path(), &small());
+    let direct = result_files(&sc, &rehabsim::run(&sc, &RunOptions::default()).unwrap());
+    let parts: Vec<Part> = (0..2)
+        .map(|k| shard::run_shard(&sc, ShardSpec::new(k, 2).unwrap()).unwrap())
+        .collect();
+    let (merged_sc, merged) = shard::merge(parts.clone()).unwrap();
+    assert!(direct == result_files(&merged_sc, &merged));
+    let twice = vec![parts[0].clone(), parts[0].clone()];
+    assert_eq!(
+        shard::merge(twice).unwrap_err().to_string(),
+        "shard 0/2 (replications 0–6) is given twice, in shard 0/2 (in memory) and in shard \
+         0/2 (in memory): the parts overlap; merge each shard once"
+    );
+}
