@@ -21,6 +21,8 @@ pub enum Command {
     Run(RunArgs),
     /// Check a scenario file without running it.
     Validate(ScenarioArgs),
+    /// Merge the partial results of `run --shard K/N` into the outputs of one run.
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +56,24 @@ pub struct RunArgs {
     /// Also write summary.json, balance.csv and occupancy.csv to this folder.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Do not print the balance sheet on stdout.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Run only shard K of N (K = 0..N-1, a contiguous block of the replications) and
+    /// write DIR/partial.json for `rehabsim merge`; needs --out.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<rehabsim::shard::ShardSpec>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' output folders (or their partial.json files), e.g. `part-*`.
+    #[arg(required = true, value_name = "PART")]
+    pub parts: Vec<PathBuf>,
+    /// Write summary.json, balance.csv and occupancy.csv to this folder, exactly as
+    /// `rehabsim run --out` does.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
     /// Do not print the balance sheet on stdout.
     #[arg(long)]
     pub quiet: bool,

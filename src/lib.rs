@@ -31,6 +31,7 @@ pub mod model;
 pub mod output;
 pub mod rng;
 pub mod scenario;
+pub mod shard;
 pub mod stats;
 pub mod summary;
 
@@ -127,6 +128,12 @@ pub fn run_with_progress(
             progress(d);
         },
     )?;
+    Ok(assemble(scenario, results))
+}
+
+/// Summarise replications (in replication order) into a run's output. [`run`] and
+/// [`shard::merge`] both end here, so a merged run is the same as an unsharded one.
+pub fn assemble(scenario: &Scenario, results: Vec<engine::RepResult>) -> RunOutput {
     let person_steps = results
         .iter()
         .flat_map(|r| r.arms.iter())
@@ -138,10 +145,10 @@ pub fn run_with_progress(
         &results,
         &scenario.source.overrides,
     );
-    Ok(RunOutput {
+    RunOutput {
         summary,
         evaluated,
         reps: results,
         person_steps,
-    })
+    }
 }

@@ -44,6 +44,7 @@ fn dispatch(cli: cli::Cli) -> Result<(), Error> {
             Ok(())
         }
         cli::Command::Run(a) => run(a),
+        cli::Command::Merge(a) => merge(a),
     }
 }
 
@@ -63,8 +64,12 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         b.build()
             .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))?
     };
-    let out = pool.install(|| rehabsim::run(&scenario, &rehabsim::RunOptions::default()))?;
-    if !a.quiet {
+    let opts = match a.shard {
+        Some(spec) => shard_options(&scenario, spec, &a)?,
+        None => rehabsim::RunOptions::default(),
+    };
+    let out = pool.install(|| rehabsim::run(&scenario, &opts))?;
+    if !a.quiet && a.shard.is_none() {
         let text = output::table::render(&out.summary);
         let mut so = std::io::stdout().lock();
         let _ = so.write_all(text.as_bytes());
@@ -72,7 +77,11 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
     }
     if let Some(dir) = &a.out {
         let csv_opts = output::csv::CsvOptions::default();
-        for (name, bytes) in output::result_files(&scenario, &out, &csv_opts) {
+        let files = match a.shard {
+            Some(spec) => vec![shard_file(&scenario, spec, &out)?],
+            None => output::result_files(&scenario, &out, &csv_opts),
+        };
+        for (name, bytes) in files {
             output::write_atomic(dir, &name, &bytes).map_err(|e| {
                 Error::Io(format!("cannot write {}: {e}", dir.join(&name).display()))
             })?;
@@ -84,6 +93,70 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         "{pm} person-months in {secs:.2} s ({:.3e} person-months/s), peak memory {} MiB",
         pm as f64 / secs.max(1e-9),
         peak_memory_mib().map_or("unknown".to_string(), |m| format!("{m:.0}"))
+    );
+    Ok(())
+}
+
+/// The run options of `run --shard K/N`, which writes only a partial result and so needs
+/// `--out`.
+fn shard_options(
+    scenario: &rehabsim::Scenario,
+    spec: rehabsim::shard::ShardSpec,
+    a: &cli::RunArgs,
+) -> Result<rehabsim::RunOptions, Error> {
+    if a.out.is_none() {
+        return Err(Error::Input(format!(
+            "--shard {spec} needs --out DIR: the folder where the shard writes {} for \
+             `rehabsim merge`",
+            rehabsim::shard::PARTIAL_FILE
+        )));
+    }
+    rehabsim::shard::plan(scenario, spec)
+}
+
+/// `partial.json` of shard `spec`, with a line on stderr saying what it holds.
+fn shard_file(
+    scenario: &rehabsim::Scenario,
+    spec: rehabsim::shard::ShardSpec,
+    out: &rehabsim::RunOutput,
+) -> Result<(String, Vec<u8>), Error> {
+    let header = rehabsim::shard::header(scenario, spec);
+    let bytes = rehabsim::shard::encode(&header, &out.reps)?;
+    eprintln!(
+        "shard {spec}: replications {}–{} of {} ({} kB)",
+        header.first_replication,
+        header.last_replication,
+        header.replications_total,
+        bytes.len().div_ceil(1000)
+    );
+    Ok((rehabsim::shard::PARTIAL_FILE.to_string(), bytes))
+}
+
+fn merge(a: cli::MergeArgs) -> Result<(), Error> {
+    let start = Instant::now();
+    let parts = a
+        .parts
+        .iter()
+        .map(|p| rehabsim::shard::read_part(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let n = parts.len();
+    let (scenario, out) = rehabsim::shard::merge(parts)?;
+    if !a.quiet {
+        let text = output::table::render(&out.summary);
+        let mut so = std::io::stdout().lock();
+        let _ = so.write_all(text.as_bytes());
+        let _ = so.flush();
+    }
+    let csv_opts = output::csv::CsvOptions::default();
+    for (name, bytes) in output::result_files(&scenario, &out, &csv_opts) {
+        output::write_atomic(&a.out, &name, &bytes)
+            .map_err(|e| Error::Io(format!("cannot write {}: {e}", a.out.join(&name).display())))?;
+    }
+    eprintln!(
+        "merged {n} shards ({} replications) into {} in {:.2} s",
+        out.reps.len(),
+        a.out.display(),
+        start.elapsed().as_secs_f64()
     );
     Ok(())
 }
