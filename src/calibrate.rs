@@ -473,6 +473,7 @@ pub fn calibrate_with_progress(
 
     let mut evals = 1usize;
     let mut best = (vec![0.0; k], f_start, start_shares.clone());
+    let mut moved = false;
     let mut f = |x: &[f64]| -> f64 {
         let theta: Vec<f64> = x.iter().map(|v| v.exp()).collect();
         evals += 1;
@@ -481,6 +482,7 @@ pub fn calibrate_with_progress(
         let fx = match shares_at(&theta) {
             Ok(sh) => {
                 let fx = objective(&sh);
+                moved |= fx != f_start;
                 // Ties go to the later point: on a plateau that runs into a bound the
                 // search ends at the bound itself.
                 if fx <= best.1 {
@@ -510,6 +512,16 @@ pub fn calibrate_with_progress(
         )
     };
     let (bx, bf, bshares) = best;
+    if !moved && evals > 1 {
+        return Err(Error::Input(format!(
+            "the targets do not respond to {}: all {evals} evaluations gave the same shares — check that the chosen arm uses the value (an arm's `set` replaces the base value for that arm: point at `arms.<arm>.set.\"<key>\"` instead)",
+            cfg.params
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
 
     let params = cfg
         .params

@@ -318,6 +318,17 @@ fn calibrate_explains_what_it_cannot_do() {
         input_error(calibrate::calibrate(&src, &c)),
         "the multiplier bounds must satisfy 0 < low ≤ 1 ≤ high (the fit starts at 1), found 2,10; e.g. `--bounds 0.1,10`"
     );
+    // A value the target's arm does not use: arm `b` replaces it through its own `set`.
+    let mut shadowed = tiny(10, &target("work_12", "work", 0.5));
+    shadowed
+        .apply_overrides(&[r#"arms.b.set={ "transitions.sick.to.work" = 0.05 }"#.into()])
+        .unwrap();
+    let mut c = cfg(&["transitions.sick.to.work"]);
+    c.max_evals = 5;
+    assert_eq!(
+        input_error(calibrate::calibrate(&shadowed, &c)),
+        "the targets do not respond to `transitions.sick.to.work`: all 5 evaluations gave the same shares — check that the chosen arm uses the value (an arm's `set` replaces the base value for that arm: point at `arms.<arm>.set.\"<key>\"` instead)"
+    );
     let no_targets = tiny(10, "");
     assert_eq!(
         input_error(calibrate::calibrate(
