@@ -23,6 +23,8 @@ pub enum Command {
     Validate(ScenarioArgs),
     /// Merge the partial results of `run --shard K/N` into the outputs of one run.
     Merge(MergeArgs),
+    /// Fit multipliers on chosen scenario values so that the scenario's `[targets.*]` are met.
+    Calibrate(CalibrateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -97,4 +99,37 @@ impl RunArgs {
         }
         v
     }
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// A key path whose value (a number, an array of numbers or a `{ dist = ... }`) is
+    /// multiplied by a fitted factor θ, e.g. `programmes.arena.effect` (repeatable: one θ each).
+    #[arg(long = "param", value_name = "KEY.PATH", required = true)]
+    pub params: Vec<String>,
+    /// Fit only these targets (comma-separated ids; default: all of the scenario's targets).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub targets: Option<Vec<String>>,
+    /// Replications per evaluation (overrides `scenario.replications`).
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Lowest and highest multiplier allowed.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LO,HI",
+        default_value = "0.1,10"
+    )]
+    pub bounds: Vec<f64>,
+    /// Maximum number of evaluations (each is a full run of the scenario).
+    #[arg(long, default_value_t = 80)]
+    pub max_evals: usize,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Also write calibration.json to this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }

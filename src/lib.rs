@@ -23,6 +23,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod balance;
+pub mod calibrate;
 pub mod cohort;
 pub mod dist;
 pub mod engine;

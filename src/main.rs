@@ -45,6 +45,7 @@ fn dispatch(cli: cli::Cli) -> Result<(), Error> {
         }
         cli::Command::Run(a) => run(a),
         cli::Command::Merge(a) => merge(a),
+        cli::Command::Calibrate(a) => calibrate(a),
     }
 }
 
@@ -159,6 +160,57 @@ fn merge(a: cli::MergeArgs) -> Result<(), Error> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn calibrate(a: cli::CalibrateArgs) -> Result<(), Error> {
+    let mut src = rehabsim::scenario::load(&a.scenario.scenario)?;
+    src.apply_overrides(&a.scenario.set)?;
+    let [lo, hi] = a.bounds[..] else {
+        return Err(Error::Input(format!(
+            "--bounds takes two numbers, LO,HI (e.g. `--bounds 0.1,10`), found {}",
+            a.bounds.len()
+        )));
+    };
+    let cfg = rehabsim::calibrate::Config {
+        params: a.params.clone(),
+        targets: a.targets.clone(),
+        replications: a.replications,
+        bounds: (lo, hi),
+        max_evals: a.max_evals,
+        ..Default::default()
+    };
+    let pool = thread_pool(a.threads)?;
+    let progress = |n: usize, theta: &[f64], f: f64| {
+        let th: Vec<String> = theta.iter().map(|t| format!("{t:.4}")).collect();
+        eprintln!("evaluation {n}: θ = [{}], objective {f:.4}", th.join(", "));
+    };
+    let c = pool.install(|| rehabsim::calibrate::calibrate_with_progress(&src, &cfg, &progress))?;
+    let mut so = std::io::stdout().lock();
+    let _ = so.write_all(rehabsim::calibrate::render(&c).as_bytes());
+    let _ = so.flush();
+    if let Some(dir) = &a.out {
+        output::write_atomic(dir, "calibration.json", &rehabsim::calibrate::to_json(&c)).map_err(
+            |e| {
+                Error::Io(format!(
+                    "cannot write {}: {e}",
+                    dir.join("calibration.json").display()
+                ))
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Error> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        if t == 0 {
+            return Err(Error::Input("--threads must be at least 1".into()));
+        }
+        b = b.num_threads(t);
+    }
+    b.build()
+        .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))
 }
 
 /// Peak resident memory of this process (VmHWM) in MiB, where the OS reports it.
