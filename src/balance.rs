@@ -125,7 +125,7 @@ pub fn value(m: &Model, rep: &ArmRep, rows: &[SheetRow]) -> Valuation {
     let h = m.horizon as usize;
     let acc = &m.accounting;
     let k = m.steps_per_year;
-    let r = acc.discount_rate;
+    let r = rep.discount_rate;
     // Per line: discounted amount by sex, and per step.
     let n_lines = m.lines.len();
     let mut line_sex = vec![[0.0f64; 2]; n_lines];
@@ -184,7 +184,7 @@ pub fn value(m: &Model, rep: &ArmRep, rows: &[SheetRow]) -> Valuation {
             }
         }
     }
-    let mr = acc.measure_discount_rate;
+    let mr = rep.measure_discount_rate;
     let mut measures = vec![[0.0f64; 2]; m.measures.len()];
     for p in 0..=h {
         let w = acc.point_weight(p, h);

@@ -220,6 +220,8 @@ struct ArmCtx<'a> {
     exit: u8,
     /// Hazard ratio on success moves while in the programme.
     in_prog_mult: f64,
+    /// Hazard ratio on success moves of the arm's own organisation (everyone else).
+    system_mult: f64,
     drop_p: f64,
     outcome_index: Vec<u8>,
     income_attr: Option<usize>,
@@ -228,7 +230,7 @@ struct ArmCtx<'a> {
 /// What a chunk of persons contributes to one step.
 struct ChunkOut {
     tally: Tally,
-    referrals: Vec<u32>,
+    referrals: Vec<(u32, u16)>,
     in_prog_delta: i64,
     transitions: Vec<u32>,
     clamped: u64,
@@ -241,8 +243,8 @@ impl ArmCtx<'_> {
             * f64::from(self.age_risk[age_months.min(MAX_AGE_MONTHS)]);
         match ps.phase {
             PHASE_IN => m *= self.in_prog_mult,
-            PHASE_AFTER => m *= 1.0 + f64::from(ps.excess),
-            _ => {}
+            PHASE_AFTER => m *= (1.0 + f64::from(ps.excess)) * self.system_mult,
+            _ => m *= self.system_mult,
         }
         m
     }
@@ -323,9 +325,80 @@ impl ArmCtx<'_> {
             *moved = true;
         }
         ps.state = to as u8;
-        if ps.phase == PHASE_WAITING && (m.states[to].success || to == self.exit as usize) {
+        if ps.phase == PHASE_WAITING && (m.states[to].success || m.states[to].absorbing) {
             ps.phase = PHASE_NONE;
         }
+        // Leaving the model (retirement, death, any absorbing state) frees the place.
+        if ps.phase == PHASE_IN && m.states[to].absorbing {
+            ps.phase = PHASE_AFTER;
+            out.in_prog_delta -= 1;
+        }
+    }
+
+    /// Forced transitions. A rule `after = a` moves a person in the step that completes
+    /// their `a`-th step on the clock (so they are counted in the state at `a` trace
+    /// points); rules with `after = 0` fire as soon as a person enters the state, also
+    /// within the same step, up to a chain of four. `first` is false when called after
+    /// another move in the same step (then only `after = 0` rules apply).
+    #[allow(clippy::too_many_arguments)]
+    fn apply_rules(
+        &self,
+        i: usize,
+        ps: &mut PersonState,
+        t: u32,
+        blk: &[u32; 4],
+        out: &mut ChunkOut,
+        moved: &mut bool,
+        first: bool,
+    ) -> bool {
+        let m = self.m;
+        let c = self.cohort;
+        let mut any = false;
+        for depth in 0..4 {
+            let s = ps.state as usize;
+            let fired = self.rules_by_state[s]
+                .iter()
+                .map(|&r| &m.rules[r])
+                .find(|r| {
+                    let due = if first && depth == 0 {
+                        u32::from(ps.clock) + 1 >= r.after
+                    } else {
+                        r.after == 0
+                    };
+                    due && match r.income {
+                        IncomeFilter::Any => true,
+                        IncomeFilter::Positive => {
+                            self.income_attr.is_some_and(|a| c.attr[a][i] > 0.0)
+                        }
+                        IncomeFilter::Zero => self.income_attr.is_some_and(|a| c.attr[a][i] == 0.0),
+                    }
+                });
+            let Some(rule) = fired else { break };
+            let to = if rule.to.len() == 1 {
+                rule.to[0].0
+            } else {
+                let u = unit(self.streams.block(i as u32, t, Purpose::MonthDetail)[LANE_RULE]);
+                rule.to
+                    .iter()
+                    .find(|&&(_, cum)| u < cum)
+                    .or(rule.to.last())
+                    .map_or(s, |&(s, _)| s)
+            };
+            ps.gap_left = 0;
+            ps.gap_dest = NO_GAP;
+            self.enter(
+                i,
+                ps,
+                to,
+                t,
+                blk[LANE_HANDOVER],
+                Purpose::MonthDetail,
+                out,
+                moved,
+            );
+            any = true;
+        }
+        any
     }
 
     /// Steps 4–8 for one person in step `t`.
@@ -344,63 +417,15 @@ impl ArmCtx<'_> {
         let mut moved = false;
         let mut decided = false;
 
-        // 4. Institutional rules.
-        if age_months >= self.retire_months {
-            if ps.phase == PHASE_IN {
-                out.in_prog_delta -= 1;
-            }
-            if ps.phase == PHASE_IN {
-                ps.phase = PHASE_AFTER;
-            } else if ps.phase == PHASE_WAITING {
-                ps.phase = PHASE_NONE;
-            }
+        // 4. Institutional rules. Retirement takes effect at the end of the step in
+        // which the person reaches the retirement age.
+        if age_months + self.mps as usize >= self.retire_months {
             self.set_state(i, ps, self.exit as usize, out, &mut moved);
             ps.gap_left = 0;
             return;
         }
-        for _ in 0..4 {
-            let s = ps.state as usize;
-            let fired = self.rules_by_state[s]
-                .iter()
-                .map(|&r| &m.rules[r])
-                .find(|r| {
-                    u32::from(ps.clock) >= r.after
-                        && match r.income {
-                            IncomeFilter::Any => true,
-                            IncomeFilter::Positive => {
-                                self.income_attr.is_some_and(|a| c.attr[a][i] > 0.0)
-                            }
-                            IncomeFilter::Zero => {
-                                self.income_attr.is_some_and(|a| c.attr[a][i] == 0.0)
-                            }
-                        }
-                });
-            let Some(rule) = fired else { break };
-            let to = if rule.to.len() == 1 {
-                rule.to[0].0
-            } else {
-                let u = unit(self.streams.block(i as u32, t, Purpose::MonthDetail)[LANE_RULE]);
-                rule.to
-                    .iter()
-                    .find(|&&(_, cum)| u < cum)
-                    .or(rule.to.last())
-                    .map_or(s, |&(s, _)| s)
-            };
-            ps.gap_left = 0;
-            self.enter(
-                i,
-                ps,
-                to,
-                t,
-                blk[LANE_HANDOVER],
-                Purpose::MonthDetail,
-                out,
-                &mut moved,
-            );
+        if self.apply_rules(i, ps, t, &blk, out, &mut moved, true) {
             decided = true;
-            if rule.after > 0 {
-                break;
-            }
         }
 
         // 6a. A hand-over gap ends: the next actor picks the person up.
@@ -494,6 +519,7 @@ impl ArmCtx<'_> {
                         out,
                         &mut moved,
                     );
+                    self.apply_rules(i, ps, t, &blk, out, &mut moved, false);
                 }
             }
         }
@@ -569,7 +595,7 @@ impl ArmCtx<'_> {
             {
                 ps.phase = PHASE_WAITING;
                 ps.prog = next.min(u32::from(u16::MAX)) as u16;
-                out.referrals.push(i as u32);
+                out.referrals.push((i as u32, ps.prog));
             }
         }
     }
@@ -668,6 +694,7 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
         retire_months: (m.population.retirement_age * 12.0).round() as usize,
         exit: m.population.exit_state as u8,
         in_prog_mult,
+        system_mult: m.arm.organisation.success_multiplier,
         drop_p,
         outcome_index: out_index,
         income_attr: m.population.income_attribute,
@@ -684,7 +711,9 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
         })
         .collect();
     let mut rep = ArmRep::new(m, &layout, out_months.len());
-    let mut queue: std::collections::VecDeque<u32> = std::collections::VecDeque::new();
+    // Waiting list: (person, step of referral). An entry is stale when the person left the
+    // list (found work, retired) — a later referral queues them again at the back.
+    let mut queue: std::collections::VecDeque<(u32, u16)> = std::collections::VecDeque::new();
     let mut in_prog: i64 = 0;
     let step_dependent = m
         .transitions
@@ -710,17 +739,19 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
                     {
                         ps.phase = PHASE_WAITING;
                         ps.prog = t.min(u32::from(u16::MAX)) as u16;
-                        queue.push_back(i as u32);
+                        queue.push_back((i as u32, ps.prog));
                     }
                 }
             }
-            // 2. Places.
-            if t >= p.intake_first && (t - p.intake_first) % p.intake_every == 0 {
+            // 2. Places (not at the final trace point: nobody starts after the horizon).
+            if t < h && t >= p.intake_first && (t - p.intake_first).is_multiple_of(p.intake_every) {
                 let mut free = p.capacity.map_or(i64::MAX, |c| c as i64 - in_prog);
                 while free > 0 {
-                    let Some(&head) = queue.front() else { break };
+                    let Some(&(head, referred)) = queue.front() else {
+                        break;
+                    };
                     let ps = &mut persons[head as usize];
-                    if ps.phase != PHASE_WAITING {
+                    if ps.phase != PHASE_WAITING || ps.prog != referred {
                         queue.pop_front();
                         continue;
                     }
@@ -754,7 +785,7 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
             for (j, ps) in chunk.iter_mut().enumerate() {
                 let i = base + j;
                 ctx.tally_person(i, ps, t, &mut out.tally);
-                if t < h && ps.state != ctx.exit {
+                if t < h && !ctx.m.states[ps.state as usize].absorbing {
                     ctx.step_person(i, ps, t, &tables, &mut out);
                 }
             }

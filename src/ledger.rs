@@ -218,6 +218,10 @@ pub struct ArmRep {
     pub person_steps: u64,
     /// Probability rows that multipliers pushed above 1 and that were rescaled.
     pub clamped: u64,
+    /// The discount rates of this replication's model (they may be uncertain values,
+    /// drawn per replication, so the valuation must not take them from central values).
+    pub discount_rate: f64,
+    pub measure_discount_rate: f64,
 }
 
 impl ArmRep {
@@ -240,6 +244,8 @@ impl ArmRep {
             participants: [0.0; 2],
             person_steps: 0,
             clamped: 0,
+            discount_rate: m.accounting.discount_rate,
+            measure_discount_rate: m.accounting.measure_discount_rate,
         }
     }
 
