@@ -26,6 +26,7 @@ pub mod balance;
 pub mod cohort;
 pub mod dist;
 pub mod engine;
+pub mod i18n;
 pub mod ledger;
 pub mod model;
 pub mod output;
