@@ -260,7 +260,6 @@ pub struct Texts {
     /// `{mean}`, `{lo}`, `{hi}`, `{persons}`.
     pub participants_line: &'static str,
 
-    pub h_charts: &'static str,
     pub h_who_pays: &'static str,
     pub who_pays_note: &'static str,
     pub h_cumulative: &'static str,
@@ -380,7 +379,6 @@ pub static EN: Texts = Texts {
     vs: "{arm} compared with {cf}",
     participants_line: "Participants: {mean} (90 % interval {lo} to {hi}) of {persons} persons.",
 
-    h_charts: "Charts",
     h_who_pays: "Who pays, who gains",
     who_pays_note: "Difference per actor (mean, with the 90 % interval as a line). Bars to the right: the actor gains; to the left: the actor pays.",
     h_cumulative: "Cumulative discounted difference over time",
@@ -489,7 +487,6 @@ pub static SV: Texts = Texts {
     vs: "{arm} jämfört med {cf}",
     participants_line: "Deltagare: {mean} (90 %-intervall {lo} till {hi}) av {persons} personer.",
 
-    h_charts: "Diagram",
     h_who_pays: "Vem betalar, vem vinner",
     who_pays_note: "Skillnad per aktör (medelvärde, med 90 %-intervallet som linje). Stapel åt höger: aktören vinner; åt vänster: aktören betalar.",
     h_cumulative: "Ackumulerad diskonterad skillnad över tid",

@@ -96,7 +96,10 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         }
         // A sensitivity run may have left its tornado.json here: draw it too.
         if dir.join(TORNADO_FILE).exists() {
-            let (html, _) = render_saved(dir, a.lang.into())?;
+            let (html, warnings) = render_saved(dir, a.lang.into())?;
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
             write_file(dir, output::REPORT_FILE, &html)?;
         }
     }

@@ -45,19 +45,20 @@ impl Progress {
             return;
         }
         let bar = self.bar.get_or_init(|| {
-            let style =
-                ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} replications · {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("█▉▊▋▌▍▎▏ ");
+            let style = ProgressStyle::with_template(
+                "{pos}/{len} replications {wide_bar:.cyan/blue} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("█▉▊▋▌▍▎▏ ");
             ProgressBar::new(self.total as u64).with_style(style)
         });
-        bar.set_position(done as u64);
         bar.set_message(message(
             done,
             self.total,
             elapsed.as_secs_f64(),
             self.person_months_per_rep,
         ));
+        bar.set_position(done as u64);
     }
 
     /// Remove the bar (the run's summary line follows on stderr).
@@ -81,7 +82,7 @@ fn message(done: usize, total: usize, secs: f64, pm_per_rep: f64) -> String {
             format!("{s:.0} s left")
         }
     };
-    format!("≈ {rate:.2e} person-months/s · {left}")
+    format!("≈ {rate:.1e} person-months/s · {left}")
 }
 
 #[cfg(test)]
@@ -92,15 +93,15 @@ mod tests {
     fn message_shows_rate_and_time_left() {
         assert_eq!(
             message(10, 40, 2.0, 24_000.0),
-            "≈ 1.20e5 person-months/s · 6 s left"
+            "≈ 1.2e5 person-months/s · 6 s left"
         );
         assert_eq!(
             message(1, 100, 60.0, 1.0),
-            "≈ 1.67e-2 person-months/s · 99 min left"
+            "≈ 1.7e-2 person-months/s · 99 min left"
         );
         assert_eq!(
             message(0, 5, 1.5, 10.0),
-            "≈ 0.00e0 person-months/s · time left unknown"
+            "≈ 0.0e0 person-months/s · time left unknown"
         );
     }
 

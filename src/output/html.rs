@@ -334,6 +334,18 @@ fn zero_difference(s: &Stat) -> bool {
     s.p05 == 0.0 && s.p95 == 0.0
 }
 
+/// A label for the middle of a sentence: "Subsidised work" → "subsidised work"; a label
+/// that starts with an abbreviation ("ESF project") is left as it is.
+fn lower_first(s: &str) -> String {
+    let mut cs = s.chars();
+    match (cs.next(), cs.next()) {
+        (Some(a), Some(b)) if a.is_uppercase() && !b.is_uppercase() => {
+            a.to_lowercase().chain(s.chars().skip(1)).collect()
+        }
+        _ => s.to_string(),
+    }
+}
+
 /// Single-quote a word for a POSIX shell when it needs it.
 fn shell_quote(s: &str) -> String {
     if !s.is_empty()
@@ -955,7 +967,9 @@ impl<'a> Page<'a> {
     fn param_value(&self, v: &serde_json::Value) -> String {
         match v {
             serde_json::Value::Number(n) => match n.as_f64() {
+                Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => self.l.number(x, 0),
                 Some(x) => {
+                    // Shortest round-trip digits, in the language's notation.
                     let s = format!("{x}");
                     match self.l {
                         Lang::Sv => s.replace('.', ",").replace('-', "\u{2212}"),
@@ -1089,7 +1103,10 @@ impl<'a> Page<'a> {
         let t = self.t;
         let l = self.l;
         let success = self.success_states();
-        let names: Vec<String> = success.iter().map(|id| self.state_label(id)).collect();
+        let names: Vec<String> = success
+            .iter()
+            .map(|id| lower_first(&self.state_label(id)))
+            .collect();
         let states_words = self.list_or(&names);
         let _ = write!(
             self.o,
@@ -1451,6 +1468,17 @@ mod tests {
             Occupancy::parse(b"month,arm\n").unwrap_err(),
             "the header does not start with `arm` and a separator"
         );
+    }
+
+    #[test]
+    fn labels_in_a_sentence() {
+        assert_eq!(
+            lower_first("Subventionerat arbete"),
+            "subventionerat arbete"
+        );
+        assert_eq!(lower_first("ESF project"), "ESF project");
+        assert_eq!(lower_first("Övrigt"), "övrigt");
+        assert_eq!(lower_first(""), "");
     }
 
     #[test]
