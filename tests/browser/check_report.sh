@@ -59,7 +59,7 @@ for page in report.html report-en.html; do
   name=${page%.html}
   url="file://$out/run/$page"
   browse --dump-dom "$url" > "$out/$name.dom" 2> "$out/$name.log" || true
-  browse --hide-scrollbars --window-size=1200,2400 --screenshot="$out/$name.png" "$url" \
+  browse --hide-scrollbars --window-size=1200,4000 --screenshot="$out/$name.png" "$url" \
     > /dev/null 2> "$out/$name.shot.log" || true
   browse --no-pdf-header-footer --print-to-pdf="$out/$name.pdf" "$url" \
     > /dev/null 2> "$out/$name.pdf.log" || true
