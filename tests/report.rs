@@ -14,7 +14,23 @@ const DEFAULT: &str = "scenarios/default.toml";
 /// Small and fast, but with every feature of the default scenario.
 const SMALL: [&str; 6] = ["--replications", "6", "--persons", "80", "--horizon", "36"];
 
-fn tmp(name: &str) -> PathBuf {
+/// A fresh temporary folder, removed when the test ends.
+struct Tmp(PathBuf);
+
+impl std::ops::Deref for Tmp {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmp(name: &str) -> Tmp {
     static N: AtomicUsize = AtomicUsize::new(0);
     let d = std::env::temp_dir().join(format!(
         "rehabsim-report-{}-{}-{name}",
@@ -23,7 +39,7 @@ fn tmp(name: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    Tmp(d)
 }
 
 fn rehabsim(args: &[&str]) -> Output {
