@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rehabsim::i18n::Lang;
+use rehabsim::output::csv::CsvOptions;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,6 +27,9 @@ pub enum Command {
     Merge(MergeArgs),
     /// Fit multipliers on chosen scenario values so that the scenario's `[targets.*]` are met.
     Calibrate(CalibrateArgs),
+    /// Write DIR/report.html again from the results `run --out DIR` saved (no simulation),
+    /// e.g. in another language or with the tornado.json of a sensitivity run.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +70,16 @@ pub struct RunArgs {
     /// write DIR/partial.json for `rehabsim merge`; needs --out.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<rehabsim::shard::ShardSpec>,
+    /// Language of DIR/report.html (written with --out).
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub lang: LangArg,
+    /// Field separator of the CSV files: one character, e.g. `--csv-sep ';'` for Swedish
+    /// Excel, or `tab`. Default `,` (`;` with --decimal-comma).
+    #[arg(long, value_name = "CHAR")]
+    pub csv_sep: Option<String>,
+    /// Write the CSV files' decimals with a comma (0,25), as Swedish Excel reads them.
+    #[arg(long)]
+    pub decimal_comma: bool,
 }
 
 #[derive(Debug, Args)]
@@ -81,7 +96,69 @@ pub struct MergeArgs {
     pub quiet: bool,
 }
 
+/// The report languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    /// English.
+    En,
+    /// Swedish (svenska).
+    Sv,
+}
+
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Lang {
+        match l {
+            LangArg::En => Lang::En,
+            LangArg::Sv => Lang::Sv,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A folder written by `rehabsim run --out DIR` (summary.json, occupancy.csv,
+    /// scenario.toml; tornado.json is drawn when present).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Language of the report.
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub lang: LangArg,
+    /// Write the report here instead of DIR/report.html.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
 impl RunArgs {
+    /// The CSV options of `--csv-sep` and `--decimal-comma`.
+    pub fn csv_options(&self) -> Result<CsvOptions, String> {
+        let delimiter = match self.csv_sep.as_deref() {
+            None if self.decimal_comma => b';',
+            None => b',',
+            Some("tab" | "\\t" | "\t") => b'\t',
+            Some(s) => match s.as_bytes() {
+                // A quote, a dot or a sign would clash with quoting or with the numbers.
+                [b] if b.is_ascii_punctuation() && !b"\".+-".contains(b) => *b,
+                _ => {
+                    return Err(format!(
+                        "--csv-sep {s:?} is not a separator: give one punctuation character \
+                         such as ';' or '|', or `tab`"
+                    ));
+                }
+            },
+        };
+        if self.decimal_comma && delimiter == b',' {
+            return Err(
+                "--decimal-comma writes 0,25 for a quarter, so the separator cannot also be a \
+                 comma: use --csv-sep ';' (or leave --csv-sep out)"
+                    .into(),
+            );
+        }
+        Ok(CsvOptions {
+            delimiter,
+            decimal_comma: self.decimal_comma,
+        })
+    }
+
     /// The flags that are shorthands for `--set`, as overrides (applied after `--set`).
     pub fn overrides(&self) -> Vec<String> {
         let mut v = self.scenario.set.clone();

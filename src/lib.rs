@@ -27,6 +27,7 @@ pub mod calibrate;
 pub mod cohort;
 pub mod dist;
 pub mod engine;
+pub mod i18n;
 pub mod ledger;
 pub mod model;
 pub mod output;

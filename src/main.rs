@@ -1,8 +1,10 @@
 //! The `rehabsim` binary: parse arguments, call the library, print the error, exit.
 
 mod cli;
+mod progress;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::time::Instant;
 
 use clap::Parser;
@@ -46,6 +48,7 @@ fn dispatch(cli: cli::Cli) -> Result<(), Error> {
         cli::Command::Run(a) => run(a),
         cli::Command::Merge(a) => merge(a),
         cli::Command::Calibrate(a) => calibrate(a),
+        cli::Command::Report(a) => report(a),
     }
 }
 
@@ -69,7 +72,23 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         Some(spec) => shard_options(&scenario, spec, &a)?,
         None => rehabsim::RunOptions::default(),
     };
-    let out = pool.install(|| rehabsim::run(&scenario, &opts))?;
+    let csv_opts = a.csv_options().map_err(Error::Input)?;
+    let base = scenario.base();
+    let reps_to_run = opts
+        .replications
+        .as_ref()
+        .map_or(base.replications as usize, Vec::len);
+    let progress = progress::Progress::new(
+        !a.quiet && std::io::stderr().is_terminal(),
+        reps_to_run,
+        base.population.persons as f64
+            * f64::from(base.horizon * base.months_per_step())
+            * scenario.arms.len() as f64,
+    );
+    let out = pool
+        .install(|| rehabsim::run_with_progress(&scenario, &opts, &|done| progress.update(done)));
+    progress.finish();
+    let out = out?;
     if !a.quiet && a.shard.is_none() {
         let text = output::table::render(&out.summary);
         let mut so = std::io::stdout().lock();
@@ -77,15 +96,22 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         let _ = so.flush();
     }
     if let Some(dir) = &a.out {
-        let csv_opts = output::csv::CsvOptions::default();
         let files = match a.shard {
             Some(spec) => vec![shard_file(&scenario, spec, &out)?],
-            None => output::result_files(&scenario, &out, &csv_opts),
+            None => output::result_files_in(&scenario, &out, &csv_opts, a.lang.into()),
         };
         for (name, bytes) in files {
             output::write_atomic(dir, &name, &bytes).map_err(|e| {
                 Error::Io(format!("cannot write {}: {e}", dir.join(&name).display()))
             })?;
+        }
+        // A sensitivity run may have left its tornado.json here: draw it too.
+        if a.shard.is_none() && dir.join(TORNADO_FILE).exists() {
+            let (html, warnings) = render_saved(dir, a.lang.into())?;
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            write_file(dir, output::REPORT_FILE, &html)?;
         }
     }
     let secs = start.elapsed().as_secs_f64();
@@ -211,6 +237,72 @@ fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Error> {
     }
     b.build()
         .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))
+}
+
+/// Written by `rehabsim tornado --out DIR`; drawn in the report when present.
+const TORNADO_FILE: &str = "tornado.json";
+
+fn report(a: cli::ReportArgs) -> Result<(), Error> {
+    let (html, warnings) = render_saved(&a.dir, a.lang.into())?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let target = a.output.unwrap_or_else(|| a.dir.join(output::REPORT_FILE));
+    let (dir, name) = match (target.parent(), target.file_name()) {
+        (Some(d), Some(n)) => (d, n.to_string_lossy().to_string()),
+        _ => {
+            return Err(Error::Input(format!(
+                "--output {}: give a file name, e.g. report.html",
+                target.display()
+            )));
+        }
+    };
+    write_file(dir, &name, &html)?;
+    eprintln!(
+        "wrote {} ({} kB)",
+        target.display(),
+        html.len().div_ceil(1000)
+    );
+    Ok(())
+}
+
+/// The report of a run folder, from its saved files, and warnings about files left out.
+fn render_saved(dir: &Path, lang: rehabsim::i18n::Lang) -> Result<(Vec<u8>, Vec<String>), Error> {
+    let read = |name: &str| -> Result<Option<String>, Error> {
+        let path = dir.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Io(format!("cannot read {}: {e}", path.display()))),
+        }
+    };
+    let need = |name: &str| -> Result<String, Error> {
+        read(name)?.ok_or_else(|| {
+            Error::Input(format!(
+                "{} is missing: `rehabsim report DIR` needs the folder of `rehabsim run \
+                 SCENARIO --out DIR` (summary.json, occupancy.csv and {})",
+                dir.join(name).display(),
+                output::SCENARIO_FILE
+            ))
+        })
+    };
+    let summary_json = need("summary.json")?;
+    let occupancy_csv = need("occupancy.csv")?;
+    let scenario_toml = need(output::SCENARIO_FILE)?;
+    let tornado_json = read(TORNADO_FILE)?;
+    let saved = output::html::Saved::parse(output::html::SavedTexts {
+        dir,
+        summary_json: &summary_json,
+        occupancy_csv: &occupancy_csv,
+        scenario_toml: &scenario_toml,
+        tornado_json: tornado_json.as_deref(),
+    })?;
+    Ok((output::html::render(&saved.report(), lang), saved.warnings))
+}
+
+fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
+    output::write_atomic(dir, name, bytes)
+        .map_err(|e| Error::Io(format!("cannot write {}: {e}", dir.join(name).display())))
 }
 
 /// Peak resident memory of this process (VmHWM) in MiB, where the OS reports it.

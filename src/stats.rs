@@ -1,15 +1,25 @@
 //! Summaries across replications, computed in replication order so that results are
 //! byte-identical whatever the thread count or sharding.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Mean and 90 % interval (with median) of a quantity over replications.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Stat {
+    #[serde(deserialize_with = "f64_or_nan")]
     pub mean: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub p05: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub p50: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub p95: f64,
+}
+
+/// serde_json writes NaN (e.g. a share with nobody observed) as `null`; read `null` back
+/// as NaN so that `summary.json` deserialises to the summary that wrote it.
+pub fn f64_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Option::<f64>::deserialize(d).map(|x| x.unwrap_or(f64::NAN))
 }
 
 /// Quantile by linear interpolation between order statistics (Hyndman & Fan type 7,

@@ -73,6 +73,7 @@ pub struct DiffActor {
     #[serde(flatten)]
     pub sheet: ActorSummary,
     /// Probability that the actor comes out ahead (difference > 0).
+    #[serde(deserialize_with = "crate::stats::f64_or_nan")]
     pub prob_positive: f64,
     pub payback: Payback,
 }
@@ -118,6 +119,10 @@ pub struct DiffSummary {
     pub cost_per_unit: IndexMap<String, Option<f64>>,
     /// Mean cumulative discounted difference per actor by month (for payback charts).
     pub cumulative: IndexMap<String, Vec<f64>>,
+    /// The net difference per actor in each replication, in replication order (the
+    /// report's histogram of society's difference).
+    #[serde(default)]
+    pub per_replication: IndexMap<String, Vec<f64>>,
 }
 
 /// Shares of persons in each state at a number of months since entry.
@@ -440,6 +445,7 @@ pub fn summarize(
         let (denom, _) = denominators(a);
         let mut actors = IndexMap::new();
         let mut cumulative = IndexMap::new();
+        let mut per_replication = IndexMap::new();
         for (ri, row) in ev.rows.iter().enumerate() {
             let diffs: Vec<f64> = vals
                 .iter()
@@ -474,6 +480,7 @@ pub fn summarize(
                 *x /= vals.len().max(1) as f64;
             }
             cumulative.insert(row.id.clone(), cum);
+            per_replication.insert(row.id.clone(), diffs.clone());
             actors.insert(
                 row.id.clone(),
                 DiffActor {
@@ -520,6 +527,7 @@ pub fn summarize(
                 measures: meas,
                 cost_per_unit,
                 cumulative,
+                per_replication,
             },
         );
     }

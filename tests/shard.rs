@@ -76,7 +76,16 @@ fn library_shards_merge_byte_identically_for_1_2_3_and_7_shards() {
     let sc = compile(&default_path(), &small());
     let direct = result_files(&sc, &rehabsim::run(&sc, &RunOptions::default()).unwrap());
     let names: Vec<&str> = direct.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["summary.json", "balance.csv", "occupancy.csv"]);
+    assert_eq!(
+        names,
+        [
+            "summary.json",
+            "balance.csv",
+            "occupancy.csv",
+            "scenario.toml",
+            "report.html"
+        ]
+    );
     for n in [1, 2, 3, 7] {
         let dir = temp_dir(&format!("lib-{n}"));
         // Given in reverse order: the merge orders shards itself.

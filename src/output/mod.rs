@@ -1,32 +1,67 @@
 //! Exporters: each turns results into bytes (so that byte-identity and golden tests are
 //! trivial); [`write_atomic`] is the only function here that touches the file system.
 
+pub mod charts;
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod table;
 
 use std::io::Write;
 use std::path::Path;
 
+use crate::i18n::Lang;
 use crate::{RunOutput, Scenario};
+
+/// The copy of the scenario text in a run folder, which `rehabsim report` re-renders from.
+pub const SCENARIO_FILE: &str = "scenario.toml";
+/// The HTML report in a run folder.
+pub const REPORT_FILE: &str = "report.html";
 
 /// Everything a run writes to its output folder, as `(file name, bytes)`, in the order
 /// they are written. `rehabsim run --out` and `rehabsim merge` both write exactly this.
+/// The report is in the default language; see [`result_files_in`].
 pub fn result_files(
     scenario: &Scenario,
     out: &RunOutput,
     csv_opts: &csv::CsvOptions,
 ) -> Vec<(String, Vec<u8>)> {
+    result_files_in(scenario, out, csv_opts, Lang::default())
+}
+
+/// As [`result_files`], with `report.html` in `lang`.
+pub fn result_files_in(
+    scenario: &Scenario,
+    out: &RunOutput,
+    csv_opts: &csv::CsvOptions,
+    lang: Lang,
+) -> Vec<(String, Vec<u8>)> {
+    let occupancy = csv::occupancy_csv(&scenario.arms, &out.reps, csv_opts);
+    // The report reads the occupancy back from the CSV bytes, exactly as `rehabsim
+    // report` reads the file, so that both give the same page.
+    let occ = html::Occupancy::parse(&occupancy).unwrap_or_default();
+    let report = html::render(
+        &html::Report {
+            summary: &out.summary,
+            models: &scenario.arms,
+            scenario_text: &scenario.source.text,
+            occupancy: &occ,
+            tornado: None,
+        },
+        lang,
+    );
     vec![
         ("summary.json".into(), json::summary_json(&out.summary)),
         (
             "balance.csv".into(),
             csv::balance_csv(&out.summary, csv_opts),
         ),
+        ("occupancy.csv".into(), occupancy),
         (
-            "occupancy.csv".into(),
-            csv::occupancy_csv(&scenario.arms, &out.reps, csv_opts),
+            SCENARIO_FILE.into(),
+            scenario.source.text.clone().into_bytes(),
         ),
+        (REPORT_FILE.into(), report),
     ]
 }
 
