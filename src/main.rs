@@ -27,6 +27,7 @@ fn dispatch(cli: cli::Cli) -> Result<(), Error> {
             let mut src = rehabsim::scenario::load(&a.scenario)?;
             src.apply_overrides(&a.set)?;
             let sc = src.compile()?;
+            rehabsim::analysis::psa::check_ranges(&sc)?;
             println!(
                 "{}: valid — {} arms ({}), {} states, {} actors, {} items, {} uncertain values",
                 a.scenario.display(),
@@ -44,6 +45,8 @@ fn dispatch(cli: cli::Cli) -> Result<(), Error> {
             Ok(())
         }
         cli::Command::Run(a) => run(a),
+        cli::Command::Tornado(a) => tornado(a),
+        cli::Command::Sweep(a) => sweep(a),
     }
 }
 
@@ -63,7 +66,8 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         b.build()
             .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))?
     };
-    let out = pool.install(|| rehabsim::run(&scenario, &rehabsim::RunOptions::default()))?;
+    let mut out = pool.install(|| rehabsim::run(&scenario, &rehabsim::RunOptions::default()))?;
+    pool.install(|| analyse(&scenario, &mut out, &a))?;
     if !a.quiet {
         let text = output::table::render(&out.summary);
         let mut so = std::io::stdout().lock();
@@ -84,6 +88,115 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         "{pm} person-months in {secs:.2} s ({:.3e} person-months/s), peak memory {} MiB",
         pm as f64 / secs.max(1e-9),
         peak_memory_mib().map_or("unknown".to_string(), |m| format!("{m:.0}"))
+    );
+    Ok(())
+}
+
+/// The analyses that `run` adds to the summary: break-even and the expected mode.
+fn analyse(
+    scenario: &rehabsim::Scenario,
+    out: &mut rehabsim::RunOutput,
+    a: &cli::RunArgs,
+) -> Result<(), Error> {
+    if !a.no_break_even {
+        rehabsim::analysis::break_even::attach(scenario, out)?;
+    }
+    if a.expected {
+        out.summary.expected = Some(rehabsim::analysis::expected::run(
+            scenario,
+            a.expected_persons,
+        )?);
+    }
+    Ok(())
+}
+
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Error> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        if t == 0 {
+            return Err(Error::Input("--threads must be at least 1".into()));
+        }
+        b = b.num_threads(t);
+    }
+    b.build()
+        .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))
+}
+
+fn load_batch(b: &cli::BatchArgs) -> Result<rehabsim::scenario::Source, Error> {
+    let mut src = rehabsim::scenario::load(&b.scenario.scenario)?;
+    src.apply_overrides(&b.overrides())?;
+    Ok(src)
+}
+
+fn write_files(dir: &std::path::Path, files: &[(&str, Vec<u8>)]) -> Result<(), Error> {
+    for (name, bytes) in files {
+        output::write_atomic(dir, name, bytes)
+            .map_err(|e| Error::Io(format!("cannot write {}: {e}", dir.join(name).display())))?;
+    }
+    Ok(())
+}
+
+fn tornado(a: cli::TornadoArgs) -> Result<(), Error> {
+    let start = Instant::now();
+    let scenario = load_batch(&a.batch)?.compile()?;
+    rehabsim::analysis::psa::check_ranges(&scenario)?;
+    let params = a
+        .param
+        .iter()
+        .map(|p| rehabsim::analysis::tornado::Param::parse(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let opts = rehabsim::analysis::tornado::TornadoOptions {
+        params,
+        actor: a.actor.clone(),
+        arm: a.arm.clone(),
+    };
+    let pool = thread_pool(a.batch.threads)?;
+    let t = pool.install(|| rehabsim::analysis::tornado::run(&scenario, &opts))?;
+    if !a.batch.quiet {
+        print!("{}", output::analysis::tornado_text(&t));
+    }
+    if let Some(dir) = &a.batch.out {
+        write_files(
+            dir,
+            &[
+                ("tornado.csv", output::analysis::tornado_csv(&t)),
+                ("tornado.json", output::analysis::tornado_json(&t)),
+            ],
+        )?;
+    }
+    eprintln!(
+        "tornado: {} parameters × 2 runs + base in {:.2} s",
+        t.rows.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn sweep(a: cli::SweepArgs) -> Result<(), Error> {
+    let start = Instant::now();
+    let src = load_batch(&a.batch)?;
+    let grids = a
+        .grid
+        .iter()
+        .map(|g| rehabsim::analysis::sweep::Grid::parse(g))
+        .collect::<Result<Vec<_>, _>>()?;
+    let pool = thread_pool(a.batch.threads)?;
+    let s = pool.install(|| {
+        rehabsim::analysis::sweep::run(&src, &grids, &|done, total| {
+            eprint!("\rsweep: {done}/{total} grid points");
+        })
+    })?;
+    eprintln!();
+    if !a.batch.quiet {
+        print!("{}", output::analysis::sweep_text(&s));
+    }
+    if let Some(dir) = &a.batch.out {
+        write_files(dir, &[("sweep.csv", output::analysis::sweep_csv(&s))])?;
+    }
+    eprintln!(
+        "sweep: {} grid points in {:.2} s",
+        s.points,
+        start.elapsed().as_secs_f64()
     );
     Ok(())
 }
