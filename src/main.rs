@@ -2,7 +2,7 @@
 
 mod cli;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use clap::Parser;
@@ -67,6 +67,7 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
             .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))?
     };
     let mut out = pool.install(|| rehabsim::run(&scenario, &rehabsim::RunOptions::default()))?;
+    let run_secs = start.elapsed().as_secs_f64();
     pool.install(|| analyse(&scenario, &mut out, &a))?;
     if !a.quiet {
         let text = output::table::render(&out.summary);
@@ -82,7 +83,7 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
             })?;
         }
     }
-    let secs = start.elapsed().as_secs_f64();
+    let secs = run_secs;
     let pm = out.person_steps * u64::from(scenario.base().months_per_step());
     eprintln!(
         "{pm} person-months in {secs:.2} s ({:.3e} person-months/s), peak memory {} MiB",
@@ -99,13 +100,24 @@ fn analyse(
     a: &cli::RunArgs,
 ) -> Result<(), Error> {
     if !a.no_break_even {
-        rehabsim::analysis::break_even::attach(scenario, out)?;
+        let start = Instant::now();
+        let runs = rehabsim::analysis::break_even::attach(scenario, out)?;
+        if runs > 0 {
+            eprintln!(
+                "break-even: {runs} runs of a programme arm in {:.2} s (skip it with --no-break-even)",
+                start.elapsed().as_secs_f64()
+            );
+        }
     }
     if a.expected {
-        out.summary.expected = Some(rehabsim::analysis::expected::run(
-            scenario,
-            a.expected_persons,
-        )?);
+        let start = Instant::now();
+        let ex = rehabsim::analysis::expected::run(scenario, a.expected_persons)?;
+        eprintln!(
+            "expected mode: {} persons per replication in {:.2} s",
+            ex.persons,
+            start.elapsed().as_secs_f64()
+        );
+        out.summary.expected = Some(ex);
     }
     Ok(())
 }
@@ -139,7 +151,6 @@ fn write_files(dir: &std::path::Path, files: &[(&str, Vec<u8>)]) -> Result<(), E
 fn tornado(a: cli::TornadoArgs) -> Result<(), Error> {
     let start = Instant::now();
     let scenario = load_batch(&a.batch)?.compile()?;
-    rehabsim::analysis::psa::check_ranges(&scenario)?;
     let params = a
         .param
         .iter()
@@ -183,10 +194,14 @@ fn sweep(a: cli::SweepArgs) -> Result<(), Error> {
     let pool = thread_pool(a.batch.threads)?;
     let s = pool.install(|| {
         rehabsim::analysis::sweep::run(&src, &grids, &|done, total| {
-            eprint!("\rsweep: {done}/{total} grid points");
+            if std::io::stderr().is_terminal() {
+                eprint!("\rsweep: {done}/{total} grid points");
+            }
         })
     })?;
-    eprintln!();
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
     if !a.batch.quiet {
         print!("{}", output::analysis::sweep_text(&s));
     }

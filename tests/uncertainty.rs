@@ -802,3 +802,42 @@ fn tempdir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     d
 }
+
+#[test]
+fn the_analyses_do_not_depend_on_the_thread_count() {
+    let lin = data("linear.toml");
+    let outputs: Vec<(Vec<u8>, Vec<u8>)> = ["1", "3"]
+        .iter()
+        .map(|threads| {
+            let dir = tempdir(&format!("threads-{threads}"));
+            let d = dir.to_str().unwrap();
+            let (_, stderr, code) = rehabsim(&[
+                "run",
+                lin.to_str().unwrap(),
+                "--expected",
+                "--expected-persons",
+                "150",
+                "--threads",
+                threads,
+                "--out",
+                d,
+            ]);
+            assert_eq!(code, 0, "{stderr}");
+            let (_, stderr, code) = rehabsim(&[
+                "tornado",
+                lin.to_str().unwrap(),
+                "--threads",
+                threads,
+                "--out",
+                d,
+            ]);
+            assert_eq!(code, 0, "{stderr}");
+            (
+                std::fs::read(dir.join("summary.json")).unwrap(),
+                std::fs::read(dir.join("tornado.json")).unwrap(),
+            )
+        })
+        .collect();
+    assert!(outputs[0].0 == outputs[1].0, "summary.json differs");
+    assert!(outputs[0].1 == outputs[1].1, "tornado.json differs");
+}

@@ -107,6 +107,7 @@ fn run_fixed(scenario: &Scenario, models: &[Model]) -> Result<RunOutput, Error> 
 
 /// Run the tornado analysis (module docs).
 pub fn run(scenario: &Scenario, opts: &TornadoOptions) -> Result<Tornado, Error> {
+    super::psa::check_ranges(scenario)?;
     let arm = super::programme_arm(scenario, opts.arm.as_deref())?;
     super::sheet_row(scenario, &opts.actor)?;
     let key = super::difference_key(scenario, arm);
