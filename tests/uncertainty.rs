@@ -290,6 +290,22 @@ fn a_rule_that_joins_several_draws_stops_the_run_at_the_replication_that_breaks_
 }
 
 #[test]
+fn a_probability_row_pushed_above_1_by_a_multiplier_is_the_documented_clamp() {
+    // Per-step probabilities: 0.8 into work, times the programme's hazard ratio of up to
+    // 2 while in the course, exceeds 1; the engine rescales the row and counts it.
+    let sc = edited(
+        "linear.toml",
+        "to.work = 0.05",
+        "mode = \"probability\"\nto.work = 0.8",
+    )
+    .expect("the scenario is valid");
+    let out = run(&sc);
+    assert!(out.summary.diagnostics.clamped_rows > 0);
+    let plain = run(&scenario("linear.toml", &[]));
+    assert_eq!(plain.summary.diagnostics.clamped_rows, 0);
+}
+
+#[test]
 fn an_uncertain_discount_rate_values_each_replication_at_its_own_rate() {
     let sc = scenario(
         "linear.toml",
