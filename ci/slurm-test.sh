@@ -98,7 +98,7 @@ apt_install() {
 
 # The reference: one unsharded run.
 # shellcheck disable=SC2086
-"$BIN" run "$SCENARIO" $FLAGS --quiet --out "$WORK/direct" 2>"$WORK/direct.log" || {
+"$BIN" run "$SCENARIO" $FLAGS --no-break-even --quiet --out "$WORK/direct" 2>"$WORK/direct.log" || {
   cat "$WORK/direct.log"
   say "FAIL: the direct run failed"
   KEEP=1

@@ -30,6 +30,10 @@ pub enum Command {
     /// Write DIR/report.html again from the results `run --out DIR` saved (no simulation),
     /// e.g. in another language or with the tornado.json of a sensitivity run.
     Report(ReportArgs),
+    /// One-way sensitivity: each parameter at its low and high value, sorted by swing.
+    Tornado(TornadoArgs),
+    /// Run a full grid of overrides, one tidy result row per point (sweep.csv).
+    Sweep(SweepArgs),
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +84,16 @@ pub struct RunArgs {
     /// Write the CSV files' decimals with a comma (0,25), as Swedish Excel reads them.
     #[arg(long)]
     pub decimal_comma: bool,
+    /// Also report the expected result with the cohort noise averaged out: each
+    /// replication's parameter draw on a large internal cohort, totals scaled back.
+    #[arg(long)]
+    pub expected: bool,
+    /// Internal cohort size of `--expected` (rounded up to a multiple of the cohort).
+    #[arg(long, value_name = "N", requires = "expected")]
+    pub expected_persons: Option<u64>,
+    /// Skip the break-even search (it re-runs the programme arm at several effect sizes).
+    #[arg(long)]
+    pub no_break_even: bool,
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +106,34 @@ pub struct MergeArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Do not print the balance sheet on stdout.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Run settings shared by the analyses that run a scenario many times.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Number of replications (overrides `scenario.replications`).
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Cohort size (overrides `population.persons`).
+    #[arg(long)]
+    pub persons: Option<u64>,
+    /// Horizon in steps (overrides `scenario.horizon`).
+    #[arg(long)]
+    pub horizon: Option<u32>,
+    /// Seed of the random streams (overrides `scenario.seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Write the result files to this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Do not print the table on stdout.
     #[arg(long)]
     pub quiet: bool,
 }
@@ -114,6 +156,26 @@ impl From<LangArg> for Lang {
     }
 }
 
+impl BatchArgs {
+    /// The flags that are shorthands for `--set`, as overrides (applied after `--set`).
+    pub fn overrides(&self) -> Vec<String> {
+        let mut v = self.scenario.set.clone();
+        if let Some(r) = self.replications {
+            v.push(format!("scenario.replications={r}"));
+        }
+        if let Some(p) = self.persons {
+            v.push(format!("population.persons={p}"));
+        }
+        if let Some(h) = self.horizon {
+            v.push(format!("scenario.horizon={h}"));
+        }
+        if let Some(s) = self.seed {
+            v.push(format!("scenario.seed={s}"));
+        }
+        v
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// A folder written by `rehabsim run --out DIR` (summary.json, occupancy.csv,
@@ -126,6 +188,33 @@ pub struct ReportArgs {
     /// Write the report here instead of DIR/report.html.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TornadoArgs {
+    #[command(flatten)]
+    pub batch: BatchArgs,
+    /// A parameter to vary, at the p05/p95 of its distribution or at given bounds:
+    /// `--param programmes.arena.effect` or `--param accounting.discount_rate=0.015,0.05`
+    /// (repeatable; default: every value given as a distribution).
+    #[arg(long = "param", value_name = "KEY[=LOW,HIGH]")]
+    pub param: Vec<String>,
+    /// The balance-sheet row: an actor id, `public_sector` or `society`.
+    #[arg(long, default_value = "society")]
+    pub actor: String,
+    /// The programme arm compared with the counterfactual (default: the first).
+    #[arg(long)]
+    pub arm: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub batch: BatchArgs,
+    /// A grid axis, e.g. `--grid programmes.arena.effect=1.0,1.4,2.0` (repeatable; the
+    /// full grid of all combinations is run, the first axis varying slowest).
+    #[arg(long = "grid", value_name = "KEY=V1,V2,...", required = true)]
+    pub grid: Vec<String>,
 }
 
 impl RunArgs {

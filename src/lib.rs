@@ -22,6 +22,7 @@
 // than iterator chains do.
 #![allow(clippy::needless_range_loop)]
 
+pub mod analysis;
 pub mod balance;
 pub mod calibrate;
 pub mod cohort;
@@ -93,14 +94,27 @@ pub fn models_for(scenario: &Scenario, rep: u32) -> Result<Vec<Model>, Error> {
         return Ok(scenario.arms.clone());
     }
     let streams = rng::Streams::new(scenario.base().seed, rep);
+    let mut drawn: Vec<(String, f64)> = Vec::new();
     let mut draw = |path: &str, d: &dist::Dist| -> f64 {
         let mut g = streams.sequence(rng::path_hash(path), 0, rng::Purpose::Parameter);
-        d.sample(&mut g)
+        let v = d.sample(&mut g);
+        if !drawn.iter().any(|(p, _)| p == path) {
+            drawn.push((path.to_string(), v));
+        }
+        v
     };
-    scenario.source.compile_arms(&mut draw).map_err(|mut e| {
+    let result = scenario.source.compile_arms(&mut draw);
+    result.map_err(|mut e| {
+        // Each value's range was checked on its own before the run
+        // (`analysis::psa::check_ranges`), so this is a rule that joins several values.
+        let values = drawn
+            .iter()
+            .map(|(p, v)| format!("{p} = {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         for i in &mut e.issues {
             i.message = format!(
-                "in replication {rep}, the parameter draw gives an invalid model: {}",
+                "in replication {rep}, the parameter draw gives an invalid model: {} (values drawn: {values}); make the uncertain values that enter this rule narrower, or write the rule so that every draw satisfies it (e.g. hazards instead of probabilities: competing risks keep every row within 1)",
                 i.message
             );
         }
@@ -119,6 +133,7 @@ pub fn run_with_progress(
     opts: &RunOptions,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<RunOutput, Error> {
+    analysis::psa::check_ranges(scenario)?;
     let all: Vec<u32> = (0..scenario.base().replications).collect();
     let reps = opts.replications.clone().unwrap_or(all);
     let done = AtomicUsize::new(0);
@@ -141,11 +156,14 @@ pub fn assemble(scenario: &Scenario, results: Vec<engine::RepResult>) -> RunOutp
         .flat_map(|r| r.arms.iter())
         .map(|a| a.person_steps)
         .sum();
-    let (summary, evaluated) = summary::summarize(
+    // Each replication's (possibly drawn) discount rates travel in its results
+    // (`ArmRep::discount_rate`), so the central models suffice here.
+    let (summary, evaluated) = summary::summarize_with(
         &scenario.arms,
         scenario.counterfactual,
         &results,
         &scenario.source.overrides,
+        None,
     );
     RunOutput {
         summary,

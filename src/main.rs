@@ -49,6 +49,8 @@ fn dispatch(cli: cli::Cli) -> Result<(), Error> {
         cli::Command::Merge(a) => merge(a),
         cli::Command::Calibrate(a) => calibrate(a),
         cli::Command::Report(a) => report(a),
+        cli::Command::Tornado(a) => tornado(a),
+        cli::Command::Sweep(a) => sweep(a),
     }
 }
 
@@ -88,7 +90,12 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
     let out = pool
         .install(|| rehabsim::run_with_progress(&scenario, &opts, &|done| progress.update(done)));
     progress.finish();
-    let out = out?;
+    let mut out = out?;
+    // The throughput line reports the simulation itself; the analyses print their own.
+    let run_secs = start.elapsed().as_secs_f64();
+    if a.shard.is_none() {
+        pool.install(|| analyse(&scenario, &mut out, &a))?;
+    }
     if !a.quiet && a.shard.is_none() {
         let text = output::table::render(&out.summary);
         let mut so = std::io::stdout().lock();
@@ -114,7 +121,7 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
             write_file(dir, output::REPORT_FILE, &html)?;
         }
     }
-    let secs = start.elapsed().as_secs_f64();
+    let secs = run_secs;
     let pm = out.person_steps * u64::from(scenario.base().months_per_step());
     eprintln!(
         "{pm} person-months in {secs:.2} s ({:.3e} person-months/s), peak memory {} MiB",
@@ -311,4 +318,115 @@ fn peak_memory_mib() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+/// The analyses that `run` adds to the summary: break-even and the expected mode.
+fn analyse(
+    scenario: &rehabsim::Scenario,
+    out: &mut rehabsim::RunOutput,
+    a: &cli::RunArgs,
+) -> Result<(), Error> {
+    if !a.no_break_even {
+        let start = Instant::now();
+        let runs = rehabsim::analysis::break_even::attach(scenario, out)?;
+        if runs > 0 {
+            eprintln!(
+                "break-even: {runs} runs of a programme arm in {:.2} s (skip it with --no-break-even)",
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    if a.expected {
+        let start = Instant::now();
+        let ex = rehabsim::analysis::expected::run(scenario, a.expected_persons)?;
+        eprintln!(
+            "expected mode: {} persons per replication in {:.2} s",
+            ex.persons,
+            start.elapsed().as_secs_f64()
+        );
+        out.summary.expected = Some(ex);
+    }
+    Ok(())
+}
+
+fn load_batch(b: &cli::BatchArgs) -> Result<rehabsim::scenario::Source, Error> {
+    let mut src = rehabsim::scenario::load(&b.scenario.scenario)?;
+    src.apply_overrides(&b.overrides())?;
+    Ok(src)
+}
+
+fn write_files(dir: &std::path::Path, files: &[(&str, Vec<u8>)]) -> Result<(), Error> {
+    for (name, bytes) in files {
+        output::write_atomic(dir, name, bytes)
+            .map_err(|e| Error::Io(format!("cannot write {}: {e}", dir.join(name).display())))?;
+    }
+    Ok(())
+}
+
+fn tornado(a: cli::TornadoArgs) -> Result<(), Error> {
+    let start = Instant::now();
+    let scenario = load_batch(&a.batch)?.compile()?;
+    let params = a
+        .param
+        .iter()
+        .map(|p| rehabsim::analysis::tornado::Param::parse(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let opts = rehabsim::analysis::tornado::TornadoOptions {
+        params,
+        actor: a.actor.clone(),
+        arm: a.arm.clone(),
+    };
+    let pool = thread_pool(a.batch.threads)?;
+    let t = pool.install(|| rehabsim::analysis::tornado::run(&scenario, &opts))?;
+    if !a.batch.quiet {
+        print!("{}", output::analysis::tornado_text(&t));
+    }
+    if let Some(dir) = &a.batch.out {
+        write_files(
+            dir,
+            &[
+                ("tornado.csv", output::analysis::tornado_csv(&t)),
+                ("tornado.json", output::analysis::tornado_json(&t)),
+            ],
+        )?;
+    }
+    eprintln!(
+        "tornado: {} parameters × 2 runs + base in {:.2} s",
+        t.rows.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn sweep(a: cli::SweepArgs) -> Result<(), Error> {
+    let start = Instant::now();
+    let src = load_batch(&a.batch)?;
+    let grids = a
+        .grid
+        .iter()
+        .map(|g| rehabsim::analysis::sweep::Grid::parse(g))
+        .collect::<Result<Vec<_>, _>>()?;
+    let pool = thread_pool(a.batch.threads)?;
+    let s = pool.install(|| {
+        rehabsim::analysis::sweep::run(&src, &grids, &|done, total| {
+            if std::io::stderr().is_terminal() {
+                eprint!("\rsweep: {done}/{total} grid points");
+            }
+        })
+    })?;
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+    if !a.batch.quiet {
+        print!("{}", output::analysis::sweep_text(&s));
+    }
+    if let Some(dir) = &a.batch.out {
+        write_files(dir, &[("sweep.csv", output::analysis::sweep_csv(&s))])?;
+    }
+    eprintln!(
+        "sweep: {} grid points in {:.2} s",
+        s.points,
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

@@ -36,6 +36,12 @@ pub struct Summary {
     /// Yearly cost of one person-year in each state relative to regular work, per actor.
     pub exclusion_cost: ExclusionCost,
     pub diagnostics: Diagnostics,
+    /// EVPI of the choice between all arms, per actor (see `analysis::evpi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evpi: Option<crate::analysis::evpi::EvpiAll>,
+    /// The same balance sheet with the cohort noise averaged out (`run --expected`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<crate::analysis::expected::Expected>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,6 +129,13 @@ pub struct DiffSummary {
     /// report's histogram of society's difference).
     #[serde(default)]
     pub per_replication: IndexMap<String, Vec<f64>>,
+    /// Switching values per actor: the share of the programme's effect, and the extra
+    /// person-years in success states, at which it pays for itself (`analysis::break_even`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_even: Option<IndexMap<String, crate::analysis::break_even::BreakEven>>,
+    /// EVPI of the choice between the counterfactual and this arm, per actor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evpi: Option<IndexMap<String, crate::analysis::evpi::Evpi>>,
 }
 
 /// Shares of persons in each state at a number of months since entry.
@@ -169,13 +182,31 @@ pub struct Evaluated {
 }
 
 pub fn evaluate(models: &[Model], reps: &[RepResult]) -> Evaluated {
+    evaluate_with(models, reps, None)
+}
+
+/// As [`evaluate`], valuing replication `k` with `accounting[k]` (its own draw of
+/// uncertain discount rates) when given.
+pub fn evaluate_with(
+    models: &[Model],
+    reps: &[RepResult],
+    accounting: Option<&[crate::model::Accounting]>,
+) -> Evaluated {
     let rows = balance::sheet_rows(&models[0]);
     let valuations = models
         .iter()
         .enumerate()
         .map(|(a, m)| {
             reps.iter()
-                .map(|r| balance::value(m, &r.arms[a], &rows))
+                .enumerate()
+                .map(|(k, r)| match accounting.and_then(|acc| acc.get(k)) {
+                    Some(acc) if *acc != m.accounting => {
+                        let mut own = m.clone();
+                        own.accounting = acc.clone();
+                        balance::value(&own, &r.arms[a], &rows)
+                    }
+                    _ => balance::value(m, &r.arms[a], &rows),
+                })
                 .collect()
         })
         .collect();
@@ -356,7 +387,19 @@ pub fn summarize(
     reps: &[RepResult],
     overrides: &[String],
 ) -> (Summary, Evaluated) {
-    let ev = evaluate(models, reps);
+    summarize_with(models, cf, reps, overrides, None)
+}
+
+/// As [`summarize`], valuing each replication with its own accounting when given (see
+/// [`evaluate_with`]).
+pub fn summarize_with(
+    models: &[Model],
+    cf: usize,
+    reps: &[RepResult],
+    overrides: &[String],
+    accounting: Option<&[crate::model::Accounting]>,
+) -> (Summary, Evaluated) {
+    let ev = evaluate_with(models, reps, accounting);
     let base = &models[cf];
     let mps = base.months_per_step();
     let persons_of = |a: usize| -> Vec<f64> {
@@ -436,6 +479,8 @@ pub fn summarize(
         );
     }
     let mut differences = IndexMap::new();
+    let arm_ids: Vec<String> = models.iter().map(|m| m.arm.id.clone()).collect();
+    let mean_of = |xs: &[f64]| Stat::of(xs).mean;
     let cf_vals: Vec<&Valuation> = ev.valuations[cf].iter().collect();
     for (a, m) in models.iter().enumerate() {
         if a == cf {
@@ -528,6 +573,15 @@ pub fn summarize(
                 cost_per_unit,
                 cumulative,
                 per_replication,
+                break_even: None,
+                evpi: Some(crate::analysis::evpi::by_row(
+                    &ev,
+                    &[cf, a],
+                    &arm_ids,
+                    1.0,
+                    mean_of(&persons_of(cf)),
+                    Some(mean_of(&participants_of(a))),
+                )),
             },
         );
     }
@@ -593,6 +647,18 @@ pub fn summarize(
                 .map(|a| a.clamped)
                 .sum(),
         },
+        evpi: Some(crate::analysis::evpi::EvpiAll {
+            arms: arm_ids.clone(),
+            actors: crate::analysis::evpi::by_row(
+                &ev,
+                &(0..models.len()).collect::<Vec<_>>(),
+                &arm_ids,
+                1.0,
+                mean_of(&persons_of(cf)),
+                None,
+            ),
+        }),
+        expected: None,
     };
     (summary, ev)
 }

@@ -129,7 +129,15 @@ fn shards_run_as_parallel_processes_merge_to_the_unsharded_run() {
     ];
     let dir = temp_dir("bin");
     let direct = dir.join("direct");
-    let mut args = vec!["run", scenario, "--out", direct.to_str().unwrap()];
+    // Break-even re-runs the programme arm over all replications at once, so it is not
+    // part of a sharded run (docs/cluster.md); compare with the plain run.
+    let mut args = vec![
+        "run",
+        scenario,
+        "--no-break-even",
+        "--out",
+        direct.to_str().unwrap(),
+    ];
     args.extend(flags);
     bin_ok(&args);
     for n in [1u32, 2, 3, 7] {

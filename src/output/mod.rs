@@ -1,6 +1,7 @@
 //! Exporters: each turns results into bytes (so that byte-identity and golden tests are
 //! trivial); [`write_atomic`] is the only function here that touches the file system.
 
+pub mod analysis;
 pub mod charts;
 pub mod csv;
 pub mod html;

@@ -124,7 +124,9 @@ pub fn render(s: &Summary) -> String {
                 ksek(soc.sheet.resources.mean)
             );
         }
+        uncertainty(&mut o, s, d);
     }
+    all_arms_evpi(&mut o, s);
     let _ = writeln!(o);
     let _ = writeln!(
         o,
@@ -163,4 +165,172 @@ pub fn render(s: &Summary) -> String {
         }
     }
     o
+}
+
+fn month(m: Option<f64>) -> String {
+    m.map_or("never".to_string(), |m| format!("{m:.0}"))
+}
+
+fn scale_text(x: Option<f64>) -> String {
+    x.map_or(
+        format!(">{}", crate::analysis::break_even::MAX_SCALE),
+        |x| format!("{x:.2}"),
+    )
+}
+
+fn years_text(x: Option<f64>) -> String {
+    x.map_or("–".to_string(), |x| format!("{x:.1}"))
+}
+
+/// The uncertainty of one difference per actor: payback distribution, break-even,
+/// EVPI and, with `--expected`, the spread with the cohort noise averaged out.
+fn uncertainty(o: &mut String, s: &Summary, d: &crate::summary::DiffSummary) {
+    let key = format!("{} - {}", d.arm, d.counterfactual);
+    let be = d.break_even.as_ref();
+    let ev = d.evpi.as_ref();
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "Uncertainty: payback month (median [90%]; never = not within the horizon), break-even{}, EVPI",
+        if be.is_some() {
+            " (switching values)"
+        } else {
+            ""
+        }
+    );
+    if let Some(py) = be.and_then(|b| b.values().next()) {
+        let m = &py.modelled_person_years;
+        let _ = writeln!(
+            o,
+            "the programme gives {:.1} [{:.1}; {:.1}] extra person-years in success states at its modelled effect; break-even: the share of that effect (×) and the extra person-years each actor needs (– = not within {}×)",
+            m.mean,
+            m.p05,
+            m.p95,
+            crate::analysis::break_even::MAX_SCALE
+        );
+    }
+    let w = 28;
+    let _ = writeln!(
+        o,
+        "{:<w$} {:>22} {:>6} {:>22} {:>22} {:>22}",
+        "actor",
+        "payback [90%]",
+        "never",
+        "break-even × [90%]",
+        "person-years [90%]",
+        "EVPI kSEK / partic."
+    );
+    for (actor, da) in &d.actors {
+        let flat = da.sheet.net.p05 == 0.0 && da.sheet.net.p95 == 0.0;
+        let payback = if flat {
+            "–".to_string()
+        } else {
+            format!(
+                "{} [{}; {}]",
+                month(da.payback.median_month),
+                month(da.payback.p05_month),
+                month(da.payback.p95_month)
+            )
+        };
+        let (scale, years) = match be.and_then(|b| b.get(actor)) {
+            Some(b) if !flat => (
+                format!(
+                    "{} [{}; {}]",
+                    scale_text(b.effect_scale.estimate),
+                    scale_text(b.effect_scale.p05),
+                    scale_text(b.effect_scale.p95)
+                ),
+                format!(
+                    "{} [{}; {}]",
+                    years_text(b.extra_person_years.estimate),
+                    years_text(b.extra_person_years.p05),
+                    years_text(b.extra_person_years.p95)
+                ),
+            ),
+            _ => ("–".to_string(), "–".to_string()),
+        };
+        let evpi = ev.and_then(|e| e.get(actor)).map_or("–".to_string(), |e| {
+            format!(
+                "{} / {}",
+                ksek(e.cohort),
+                e.per_participant
+                    .map_or("–".to_string(), |x| format!("{x:.0}"))
+            )
+        });
+        let _ = writeln!(
+            o,
+            "{:<w$} {:>22} {:>6} {:>22} {:>22} {:>22}",
+            da.sheet.label,
+            payback,
+            if flat {
+                "–".to_string()
+            } else {
+                pct(da.payback.never_share)
+            },
+            scale,
+            years,
+            evpi
+        );
+    }
+    let Some(ex) = s.expected.as_ref() else {
+        return;
+    };
+    let Some(ed) = ex.differences.get(&key) else {
+        return;
+    };
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "Two kinds of spread: at the real cohort size ({} persons: parameter uncertainty and the cohort's own luck) and expected (the same {} parameter draws on {} persons, totals ÷ {}: parameter uncertainty alone)",
+        s.persons, ex.replications, ex.persons, ex.scale
+    );
+    let _ = writeln!(
+        o,
+        "{:<w$} {:>26} {:>7} {:>26} {:>7} {:>14}",
+        "actor", "Δ real size", "P(Δ>0)", "Δ expected", "P(Δ>0)", "EVPI param."
+    );
+    for (actor, da) in &d.actors {
+        let Some(e) = ed.actors.get(actor) else {
+            continue;
+        };
+        let _ = writeln!(
+            o,
+            "{:<w$} {:>26} {:>7} {:>26} {:>7} {:>14}",
+            da.sheet.label,
+            cell(&da.sheet.net),
+            pct(da.prob_positive),
+            cell(&e.net),
+            pct(e.prob_positive),
+            ed.evpi
+                .get(actor)
+                .map_or("–".to_string(), |v| ksek(v.cohort))
+        );
+    }
+}
+
+/// EVPI of the choice between all arms, when there are more than two.
+fn all_arms_evpi(o: &mut String, s: &Summary) {
+    let Some(e) = s.evpi.as_ref() else {
+        return;
+    };
+    if e.arms.len() < 3 {
+        return;
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "EVPI of the choice between all arms ({}), kSEK for the cohort / SEK per person; best on expectation; P(another arm is better)",
+        e.arms.join(", ")
+    );
+    for (actor, v) in &e.actors {
+        let _ = writeln!(
+            o,
+            "  {:<26} {:>10} / {:>8}  {:<24} {:>7}",
+            actor,
+            ksek(v.cohort),
+            format!("{:.0}", v.per_person),
+            v.best_arm,
+            pct(v.prob_wrong)
+        );
+    }
 }
