@@ -57,6 +57,9 @@ pub struct RunArgs {
     /// Do not print the balance sheet on stdout.
     #[arg(long)]
     pub quiet: bool,
+    /// Write to `--out DIR` even if it holds the results of another scenario.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl RunArgs {

@@ -228,10 +228,11 @@ pub fn check_ledger(m: &Model) -> Result<(), (String, String)> {
     Err((
         path,
         format!(
-            "the ledger could overflow 64-bit öre: {} persons × up to {:.3e} SEK per person and step{what}{budgets} exceeds the limit of {:.3e} SEK per step{hint}; or lower the amounts or factors, or use fewer persons (docs/robustness.md, \"Limits\")",
+            "the ledger could overflow 64-bit öre: {} persons × up to {:.3e} SEK per person and step{what}{budgets} exceeds the limit of {:.3e} SEK per step{hint}{}lower the amounts or factors, or use fewer persons (docs/robustness.md, \"Limits\")",
             m.population.persons,
             b.per_person_step,
             LEDGER_LIMIT_ORE / 100.0,
+            if hint.is_empty() { "; " } else { "; or " },
         ),
     ))
 }

@@ -3,6 +3,8 @@
 mod cli;
 
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::Parser;
@@ -10,8 +12,9 @@ use rehabsim::Error;
 use rehabsim::output;
 
 fn main() {
+    let interrupted = on_interrupt();
     let cli = cli::Cli::parse();
-    let code = match dispatch(cli) {
+    let code = match dispatch(cli, &interrupted) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
@@ -21,7 +24,32 @@ fn main() {
     std::process::exit(code);
 }
 
-fn dispatch(cli: cli::Cli) -> Result<(), Error> {
+/// Ctrl-C (SIGINT) sets the returned flag: the run stops before the next replication and
+/// exits with code 130, writing no result file. A second Ctrl-C exits at once (files are
+/// written atomically, so none is ever left half-written under its final name).
+fn on_interrupt() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    match signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT]) {
+        Ok(mut signals) => {
+            let f = Arc::clone(&flag);
+            std::thread::spawn(move || {
+                for _ in signals.forever() {
+                    if f.swap(true, Ordering::SeqCst) {
+                        eprintln!("interrupted again: stopping now");
+                        std::process::exit(130);
+                    }
+                    eprintln!(
+                        "interrupted: stopping after the replications in progress (Ctrl-C again to stop at once)"
+                    );
+                }
+            });
+        }
+        Err(e) => eprintln!("warning: cannot handle Ctrl-C cleanly: {e}"),
+    }
+    flag
+}
+
+fn dispatch(cli: cli::Cli, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
     match cli.command {
         cli::Command::Validate(a) => {
             let mut src = rehabsim::scenario::load(&a.scenario)?;
@@ -43,15 +71,18 @@ fn dispatch(cli: cli::Cli) -> Result<(), Error> {
             );
             Ok(())
         }
-        cli::Command::Run(a) => run(a),
+        cli::Command::Run(a) => run(a, interrupted),
     }
 }
 
-fn run(a: cli::RunArgs) -> Result<(), Error> {
+fn run(a: cli::RunArgs, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
     let start = Instant::now();
     let mut src = rehabsim::scenario::load(&a.scenario.scenario)?;
     src.apply_overrides(&a.overrides())?;
     let scenario = src.compile()?;
+    if let Some(dir) = &a.out {
+        output::outdir::check(dir, &scenario.base().name, a.force).map_err(Error::Input)?;
+    }
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(t) = a.threads {
@@ -63,7 +94,14 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         b.build()
             .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))?
     };
-    let out = pool.install(|| rehabsim::run(&scenario, &rehabsim::RunOptions::default()))?;
+    let opts = rehabsim::RunOptions {
+        cancel: Some(Arc::clone(interrupted)),
+        ..rehabsim::RunOptions::default()
+    };
+    let out = pool.install(|| rehabsim::run(&scenario, &opts))?;
+    if interrupted.load(Ordering::SeqCst) {
+        return Err(Error::Interrupted);
+    }
     if !a.quiet {
         let text = output::table::render(&out.summary);
         let mut so = std::io::stdout().lock();
@@ -72,6 +110,19 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
     }
     if let Some(dir) = &a.out {
         let csv_opts = output::csv::CsvOptions::default();
+        let src = &scenario.source;
+        let marker = output::outdir::Marker::new(
+            &scenario.base().name,
+            &src.path,
+            &src.text,
+            &src.overrides,
+        );
+        output::write_atomic(dir, output::outdir::MARKER, &marker.to_bytes()).map_err(|e| {
+            Error::Io(format!(
+                "cannot write {}: {e}",
+                dir.join(output::outdir::MARKER).display()
+            ))
+        })?;
         for (name, bytes) in output::result_files(&scenario, &out, &csv_opts) {
             output::write_atomic(dir, &name, &bytes).map_err(|e| {
                 Error::Io(format!("cannot write {}: {e}", dir.join(&name).display()))
