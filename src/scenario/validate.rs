@@ -1240,7 +1240,7 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
             gap_months: gap,
             gap_states,
             effect_loss: c.prob(ro.effect_loss.unwrap_or(0.0), &format!("{op}.effect_loss")),
-            success_multiplier: c.nonneg(
+            success_multiplier: c.multiplier(
                 ro.success_multiplier.unwrap_or(1.0),
                 &format!("{op}.success_multiplier"),
             ),
@@ -1253,11 +1253,11 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
         let l = Location {
             id: name.clone(),
             label: label(&rl.label, name),
-            success_multiplier: c.nonneg(
+            success_multiplier: c.multiplier(
                 rl.success_multiplier.unwrap_or(1.0),
                 &format!("{lp}.success_multiplier"),
             ),
-            dropout_multiplier: c.nonneg(
+            dropout_multiplier: c.multiplier(
                 rl.dropout_multiplier.unwrap_or(1.0),
                 &format!("{lp}.dropout_multiplier"),
             ),
@@ -1373,7 +1373,7 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
             ),
             duration: c.count(rp.duration, &format!("{pp}.duration"), 1, MAX_HORIZON),
             dropout: c.nonneg(rp.dropout.unwrap_or(0.0), &format!("{pp}.dropout")),
-            effect: c.nonneg(rp.effect.unwrap_or(1.0), &format!("{pp}.effect")),
+            effect: c.multiplier(rp.effect.unwrap_or(1.0), &format!("{pp}.effect")),
             retention_per_step: (1.0 - decay).powf(1.0 / f64::from(steps_per_year)),
             dropout_effect_retained: c.prob(
                 rp.dropout_effect_retained.unwrap_or(0.0),
