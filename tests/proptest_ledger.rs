@@ -509,7 +509,11 @@ fn summary_bytes(sc: &rehabsim::Scenario, threads: usize) -> (Vec<u8>, rehabsim:
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 48,
+        // 48 keeps the suite at a few seconds; `PROPTEST_CASES=5000` runs a long soak.
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(48),
         failure_persistence: Some(Box::new(
             proptest::test_runner::FileFailurePersistence::WithSource("regressions"),
         )),
