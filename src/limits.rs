@@ -237,6 +237,17 @@ pub fn check_ledger(m: &Model) -> Result<(), (String, String)> {
     ))
 }
 
+/// Bytes per person of one replication in flight, from the engine's data structures:
+/// cohort.rs keeps sex u8, entry u32, age0 u16, start state u8, start clock u16 and risk
+/// f32, and per attribute an f64 value and an i64 fixed-point copy; engine.rs keeps a
+/// person's state (12 bytes: 4 × u8, 2 × u16, f32) and, in the worst case, every person at
+/// once in the referral list and in the queue (u32 each). Arms run one after the other,
+/// so there is one person-state vector per replication in flight.
+pub fn bytes_per_person(attributes: usize) -> u64 {
+    let cohort = 1 + 4 + 2 + 1 + 2 + 4 + 16 * attributes as u64;
+    cohort + 12 + 4 + 4
+}
+
 /// The memory a run is expected to need, by part (bytes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemoryEstimate {
@@ -265,14 +276,7 @@ pub fn estimate_memory(scenario: &Scenario, replications: u64, threads: u64) -> 
     let s = m.states.len() as u64;
     let h = u64::from(m.horizon);
     let arms = scenario.arms.len() as u64;
-    let attrs = m.population.attributes.len() as u64;
-    // cohort.rs: sex u8, entry u32, age0 u16, start state u8, start clock u16, risk f32,
-    // and per attribute an f64 value and an i64 fixed-point copy.
-    let cohort = 1 + 4 + 2 + 1 + 2 + 4 + 16 * attrs;
-    // engine.rs: a person's state (12 bytes: 4 × u8, 2 × u16, f32), and in the worst case
-    // every person at once in the referral list and the queue (u32 each). Arms run one
-    // after the other, so one person-state vector per replication in flight.
-    let per_person = cohort + 12 + 4 + 4;
+    let per_person = bytes_per_person(m.population.attributes.len());
     let in_flight = replications.min(threads.max(1)).max(1);
     let layout = Layout::new(m);
     let checkpoints = outcome_months(m).len() as u64;
@@ -354,8 +358,14 @@ pub fn available_memory() -> Option<u64> {
     Some(avail)
 }
 
-fn gib(b: u64) -> String {
-    format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30))
+/// Bytes in GiB with one decimal, or TiB from 1024 GiB on.
+pub fn gib(b: u64) -> String {
+    let g = b as f64 / f64::from(1u32 << 30);
+    if g >= 1024.0 {
+        format!("{:.1} TiB", g / 1024.0)
+    } else {
+        format!("{g:.1} GiB")
+    }
 }
 
 /// Refuse a run whose estimate exceeds `available` bytes (no check when `None`).

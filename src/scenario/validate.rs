@@ -644,9 +644,15 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
             format!(
                 "expected a cohort of 1 to {MAX_PERSONS} persons, found {persons}{}",
                 if persons > MAX_PERSONS {
-                    " (the documented maximum, docs/robustness.md \"Limits\"); simulate a representative cohort and scale the totals"
+                    format!(
+                        " (the documented maximum, docs/robustness.md \"Limits\"; this cohort alone would need at least {} of memory); simulate a representative cohort and scale the totals",
+                        crate::limits::gib(
+                            (persons as u64)
+                                .saturating_mul(crate::limits::bytes_per_person(p.attributes.len()))
+                        )
+                    )
                 } else {
-                    ""
+                    String::new()
                 }
             ),
         );
