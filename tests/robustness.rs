@@ -555,3 +555,63 @@ fn multipliers_above_the_documented_maximum_are_refused() {
         "extreme.toml has 1 problem:\n  extreme.toml:64:1: `programmes.p.effect`: expected a multiplier from 0 to 1e6 (1 = no change), found 2000000\n"
     );
 }
+
+#[test]
+fn the_ledger_bound_adds_each_items_worst_case() {
+    let base = std::fs::read_to_string(TINY).expect("read");
+    // Replace the two items by one of each kind, with known worst cases.
+    let cut = base.find("[items.assistance]").expect("items");
+    let programmes = base.find("[programmes.coaching]").expect("programmes");
+    let text = format!(
+        "{}{}{}",
+        &base[..cut],
+        r#"[items.benefit]
+class = "transfer"
+payer = "municipality"
+payee = "individual"
+states = ["sick"]
+amount = 100
+per = { grit = -2 }
+by_time = { breaks = [6], factors = [1.0, 3.0] }
+
+[items.tax]
+class = "transfer"
+payer = "individual"
+payee = "municipality"
+of = { benefit = 0.5 }
+
+[items.assessment]
+class = "resource"
+payer = "municipality"
+payee = "outside"
+on_enter = "work"
+amount = 10
+
+[items.premises]
+class = "resource"
+payer = "municipality"
+payee = "outside"
+budget = { total = 1000, from = 0, until = 4 }
+optimism_bias = true
+
+"#,
+        &base[programmes..]
+    )
+    .replace(
+        "start = { sick = 1.0 }",
+        "start = { sick = 1.0 }\nattributes.grit = { draw = { per_person = \"uniform\", low = 0, high = 10 }, max = 5 }",
+    )
+    .replace("[actors.municipality]", "[accounting]\noptimism_bias = 0.1\n\n[actors.municipality]");
+    let sc = scenario::parse(Path::new("bound.toml"), text.clone())
+        .and_then(|s| s.compile())
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let b = limits::ledger_bound(sc.base());
+    // benefit (100 + 2 × 5) × 3 = 330; tax 0.5 × 330 = 165; assessment 8 entries × 10 =
+    // 80 per person-step; the budget 1000 × 1.1 per step.
+    assert_eq!(b.per_person_step, 330.0 + 165.0 + 80.0);
+    assert!((b.per_step - 1100.0).abs() < 1e-9, "{}", b.per_step);
+    let lines = sc.base().lines.len() as f64;
+    assert!((b.ore - (100.0 * (50.0 * 575.0 + b.per_step) + lines)).abs() < 1e-6);
+    assert_eq!(b.largest, Some(("benefit".to_string(), 330.0)));
+    assert_eq!(limits::check_ledger(sc.base()), Ok(()));
+}
