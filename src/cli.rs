@@ -59,7 +59,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub horizon: Option<u32>,
     /// Seed of the random streams (overrides `scenario.seed`).
-    #[arg(long)]
+    // TOML integers are 64-bit signed: a larger seed could not be written in a scenario.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     pub seed: Option<u64>,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
@@ -94,6 +95,9 @@ pub struct RunArgs {
     /// Skip the break-even search (it re-runs the programme arm at several effect sizes).
     #[arg(long)]
     pub no_break_even: bool,
+    /// Write to `--out DIR` even if it holds the results of another scenario.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

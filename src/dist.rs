@@ -1316,7 +1316,7 @@ fn ticks(keys: &[&str]) -> String {
 }
 
 /// The candidate within edit distance 2, to suggest a fix for a typo.
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))

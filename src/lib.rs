@@ -30,6 +30,7 @@ pub mod dist;
 pub mod engine;
 pub mod i18n;
 pub mod ledger;
+pub mod limits;
 pub mod model;
 pub mod output;
 pub mod rng;
@@ -38,7 +39,8 @@ pub mod shard;
 pub mod stats;
 pub mod summary;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub use model::Model;
 pub use scenario::{Scenario, ScenarioError};
@@ -55,7 +57,7 @@ pub enum Error {
     Io(String),
     #[error("internal error: {0}")]
     Internal(String),
-    #[error("interrupted")]
+    #[error("interrupted: the run was stopped before it finished; no result files were written")]
     Interrupted,
 }
 
@@ -75,6 +77,9 @@ impl Error {
 pub struct RunOptions {
     /// Run only these replications (a shard); all when `None`.
     pub replications: Option<Vec<u32>>,
+    /// Set to `true` (e.g. by a Ctrl-C handler) to stop the run: replications not yet
+    /// started are skipped and the run returns [`Error::Interrupted`].
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 /// The result of a run.
@@ -136,15 +141,34 @@ pub fn run_with_progress(
     analysis::psa::check_ranges(scenario)?;
     let all: Vec<u32> = (0..scenario.base().replications).collect();
     let reps = opts.replications.clone().unwrap_or(all);
+    let est = limits::estimate_memory(
+        scenario,
+        reps.len() as u64,
+        rayon::current_num_threads() as u64,
+    );
+    limits::check_memory(scenario, &est, limits::available_memory())?;
+    let cancelled = || {
+        opts.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    };
     let done = AtomicUsize::new(0);
     let results = engine::run_replications(
         &reps,
-        |r| models_for(scenario, r),
+        |r| {
+            if cancelled() {
+                return Err(Error::Interrupted);
+            }
+            models_for(scenario, r)
+        },
         || {
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress(d);
         },
     )?;
+    if cancelled() {
+        return Err(Error::Interrupted);
+    }
     Ok(assemble(scenario, results))
 }
 

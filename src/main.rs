@@ -5,6 +5,8 @@ mod progress;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::Parser;
@@ -12,8 +14,9 @@ use rehabsim::Error;
 use rehabsim::output;
 
 fn main() {
+    let interrupted = on_interrupt();
     let cli = cli::Cli::parse();
-    let code = match dispatch(cli) {
+    let code = match dispatch(cli, &interrupted) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
@@ -23,7 +26,32 @@ fn main() {
     std::process::exit(code);
 }
 
-fn dispatch(cli: cli::Cli) -> Result<(), Error> {
+/// Ctrl-C (SIGINT) sets the returned flag: the run stops before the next replication and
+/// exits with code 130, writing no result file. A second Ctrl-C exits at once (files are
+/// written atomically, so none is ever left half-written under its final name).
+fn on_interrupt() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    match signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT]) {
+        Ok(mut signals) => {
+            let f = Arc::clone(&flag);
+            std::thread::spawn(move || {
+                for _ in signals.forever() {
+                    if f.swap(true, Ordering::SeqCst) {
+                        eprintln!("interrupted again: stopping now");
+                        std::process::exit(130);
+                    }
+                    eprintln!(
+                        "interrupted: stopping after the replications in progress (Ctrl-C again to stop at once)"
+                    );
+                }
+            });
+        }
+        Err(e) => eprintln!("warning: cannot handle Ctrl-C cleanly: {e}"),
+    }
+    flag
+}
+
+fn dispatch(cli: cli::Cli, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
     match cli.command {
         cli::Command::Validate(a) => {
             let mut src = rehabsim::scenario::load(&a.scenario)?;
@@ -45,7 +73,7 @@ fn dispatch(cli: cli::Cli) -> Result<(), Error> {
             );
             Ok(())
         }
-        cli::Command::Run(a) => run(a),
+        cli::Command::Run(a) => run(a, interrupted),
         cli::Command::Merge(a) => merge(a),
         cli::Command::Calibrate(a) => calibrate(a),
         cli::Command::Report(a) => report(a),
@@ -54,11 +82,14 @@ fn dispatch(cli: cli::Cli) -> Result<(), Error> {
     }
 }
 
-fn run(a: cli::RunArgs) -> Result<(), Error> {
+fn run(a: cli::RunArgs, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
     let start = Instant::now();
     let mut src = rehabsim::scenario::load(&a.scenario.scenario)?;
     src.apply_overrides(&a.overrides())?;
     let scenario = src.compile()?;
+    if let (Some(dir), None) = (&a.out, a.shard) {
+        output::outdir::check(dir, &scenario.base().name, a.force).map_err(Error::Input)?;
+    }
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(t) = a.threads {
@@ -70,10 +101,11 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         b.build()
             .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))?
     };
-    let opts = match a.shard {
+    let mut opts = match a.shard {
         Some(spec) => shard_options(&scenario, spec, &a)?,
         None => rehabsim::RunOptions::default(),
     };
+    opts.cancel = Some(Arc::clone(interrupted));
     let csv_opts = a.csv_options().map_err(Error::Input)?;
     let base = scenario.base();
     let reps_to_run = opts
@@ -96,6 +128,9 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
     if a.shard.is_none() {
         pool.install(|| analyse(&scenario, &mut out, &a))?;
     }
+    if interrupted.load(Ordering::SeqCst) {
+        return Err(Error::Interrupted);
+    }
     if !a.quiet && a.shard.is_none() {
         let text = output::table::render(&out.summary);
         let mut so = std::io::stdout().lock();
@@ -103,6 +138,16 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         let _ = so.flush();
     }
     if let Some(dir) = &a.out {
+        if a.shard.is_none() {
+            let src = &scenario.source;
+            let marker = output::outdir::Marker::new(
+                &scenario.base().name,
+                &src.path,
+                &src.text,
+                &src.overrides,
+            );
+            write_file(dir, output::outdir::MARKER, &marker.to_bytes())?;
+        }
         let files = match a.shard {
             Some(spec) => vec![shard_file(&scenario, spec, &out)?],
             None => output::result_files_in(&scenario, &out, &csv_opts, a.lang.into()),

@@ -242,6 +242,7 @@ pub fn plan(scenario: &Scenario, spec: ShardSpec) -> Result<RunOptions, Error> {
     }
     Ok(RunOptions {
         replications: Some(spec.replications(total).collect()),
+        ..RunOptions::default()
     })
 }
 

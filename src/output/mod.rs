@@ -6,6 +6,7 @@ pub mod charts;
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod outdir;
 pub mod table;
 
 use std::io::Write;

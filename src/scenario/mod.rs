@@ -67,14 +67,20 @@ pub fn parse(path: &Path, text: String) -> Result<Source, ScenarioError> {
         Ok(doc) => doc,
         Err(e) => {
             let pos = e.span().map(|s| locate::position_of(&text, s.start));
+            let mut message = e.message().trim_end().replace('\n', " ");
+            // toml does not say which key is written twice; its span does.
+            if message == "duplicate key"
+                && let Some(key) = e.span().and_then(|s| text.get(s)).map(str::trim)
+                && !key.is_empty()
+                && !key.contains('\n')
+            {
+                message = format!("duplicate key `{key}`: a key may be given only once per table");
+            }
             return Err(ScenarioError {
                 file: path.to_path_buf(),
                 issues: vec![Issue {
                     path: String::new(),
-                    message: format!(
-                        "this is not valid TOML: {}",
-                        e.message().trim_end().replace('\n', " ")
-                    ),
+                    message: format!("this is not valid TOML: {message}"),
                     line: pos.map(|p| p.line),
                     column: pos.map(|p| p.column),
                     origin: Origin::File,

@@ -11,15 +11,12 @@ use super::{params, set_path, split_path};
 use crate::dist::Dist;
 use crate::model::*;
 
-/// Upper bounds that keep memory and the öre ledger within safe limits (see
-/// ARCHITECTURE.md, "Limits").
-pub const MAX_HORIZON: i64 = 1200;
-pub const MAX_PERSONS: i64 = 100_000_000;
-pub const MAX_REPLICATIONS: i64 = 1_000_000;
-pub const MAX_STATES: usize = 250;
-pub const MAX_RISK_FACTORS: usize = 64;
-/// Largest money amount per person-step (SEK) and attribute value accepted.
-pub const MAX_AMOUNT: f64 = 1e9;
+/// Upper bounds that keep memory and the öre ledger within safe limits; `limits.rs`
+/// documents them and proves the ledger bound.
+pub use crate::limits::{
+    MAX_AMOUNT, MAX_ATTRIBUTE, MAX_COMBINED_HAZARD_RATIO, MAX_HORIZON, MAX_MULTIPLIER, MAX_PERSONS,
+    MAX_REPLICATIONS, MAX_RISK_FACTORS, MAX_STATES,
+};
 
 /// Keys an arm's `set` may not change: the cohort, the run and the accounting are shared
 /// by all arms, or the comparison would not be like with like.
@@ -83,7 +80,14 @@ pub fn compile_all(
             }
         });
         match result {
-            Ok(m) => models.push(m),
+            Ok(m) => {
+                if let Err((path, msg)) = crate::limits::check_ledger(&m)
+                    && !issues.iter().any(|x| x.path == path && x.message == msg)
+                {
+                    issues.push(issue(path, msg));
+                }
+                models.push(m)
+            }
             Err(errs) => {
                 for mut e in errs {
                     if set_keys.iter().any(|k| e.path.starts_with(k.as_str())) {
@@ -176,8 +180,75 @@ fn deserialize(doc: &Table) -> Result<RawScenario, Vec<Issue>> {
         } else {
             ""
         };
-        vec![issue(path, format!("{msg}{hint}"))]
+        vec![issue(path, format!("{}{hint}", humanise(&msg)))]
     })
+}
+
+/// Reword serde's messages for people who write TOML, not Rust: "invalid type: string
+/// "x", expected i64" becomes "expected a whole number, found the string "x"", and an
+/// unknown field gets a "did you mean" when a known one is close.
+fn humanise(msg: &str) -> String {
+    // toml appends " in `key.path`"; the issue already names the key.
+    let msg = match msg.rfind(" in `") {
+        Some(i) if msg.ends_with('`') => &msg[..i],
+        _ => msg,
+    };
+    if let Some(rest) = msg
+        .strip_prefix("invalid type: ")
+        .or_else(|| msg.strip_prefix("invalid value: "))
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        let expected = match expected {
+            "i64" | "i32" | "u32" | "usize" => "a whole number",
+            "u64" => "a whole number ≥ 0",
+            "f64" | "f32" => "a number",
+            "a boolean" => "`true` or `false`",
+            "a string" => "a string in quotes",
+            "a sequence" => "a list `[…]`",
+            e if e == "a map" || e.starts_with("struct ") => "a table",
+            e => e,
+        };
+        let found = if let Some(v) = found.strip_prefix("string ") {
+            format!("the string {v}")
+        } else if let Some(v) = found.strip_prefix("integer ") {
+            v.trim_matches('`').to_string()
+        } else if let Some(v) = found.strip_prefix("floating point ") {
+            format!("the number {}", v.trim_matches('`'))
+        } else if let Some(v) = found.strip_prefix("boolean ") {
+            v.to_string()
+        } else {
+            match found {
+                "sequence" => "a list".to_string(),
+                "map" => "a table".to_string(),
+                f => f.to_string(),
+            }
+        };
+        return format!("expected {expected}, found {found}");
+    }
+    if let Some(rest) = msg.strip_prefix("unknown field `")
+        && let Some((name, tail)) = rest.split_once('`')
+    {
+        let known: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+        if let Some(k) = crate::dist::closest(name, &known) {
+            return format!(
+                "unknown key `{name}` (did you mean `{k}`?); expected one of `{}`",
+                known.join("`, `")
+            );
+        }
+        if !known.is_empty() {
+            return format!(
+                "unknown key `{name}`; expected one of `{}`",
+                known.join("`, `")
+            );
+        }
+        return format!("unknown key `{name}`");
+    }
+    if let Some(rest) = msg.strip_prefix("missing field `")
+        && let Some((name, _)) = rest.split_once('`')
+    {
+        return format!("missing key `{name}`");
+    }
+    msg.to_string()
 }
 
 struct Ctx<'a> {
@@ -252,6 +323,20 @@ impl Ctx<'_> {
         v.max(0.0)
     }
 
+    /// A hazard ratio or multiplier: ≥ 0 and at most [`MAX_MULTIPLIER`], so that every
+    /// hazard the engine derives stays finite (limits.rs).
+    fn multiplier(&mut self, v: f64, path: &str) -> f64 {
+        if self.finite(v, path) && !(0.0..=MAX_MULTIPLIER).contains(&v) {
+            self.err(
+                path,
+                format!(
+                    "expected a multiplier from 0 to {MAX_MULTIPLIER:e} (1 = no change), found {v}"
+                ),
+            );
+        }
+        v.clamp(0.0, MAX_MULTIPLIER)
+    }
+
     fn amount(&mut self, v: f64, path: &str) -> f64 {
         if self.finite(v, path) && v.abs() > MAX_AMOUNT {
             self.err(
@@ -289,7 +374,15 @@ impl Ctx<'_> {
         } else if (acc - 1.0).abs() > 1e-6 {
             self.err(
                 path,
-                format!("the shares must sum to 1, but they sum to {acc}; adjust them"),
+                format!(
+                    "the shares must sum to 1, but they sum to {}; {}",
+                    short(acc),
+                    if acc < 1.0 {
+                        format!("add the missing {} to one of them", short(1.0 - acc))
+                    } else {
+                        format!("take {} away from them", short(acc - 1.0))
+                    }
+                ),
             );
         }
         if let Some(last) = out.last_mut() {
@@ -364,7 +457,7 @@ impl Ctx<'_> {
                     path,
                     format!(
                         "expected a number or a distribution table, found {}",
-                        other.type_str()
+                        a_type(other)
                     ),
                 );
                 Dist::Fixed(0.0)
@@ -434,12 +527,11 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
         v
     };
     let discount_rate = rate(a.discount_rate, 0.035, "accounting.discount_rate", &mut c);
-    let measure_discount_rate = rate(
-        a.measure_discount_rate,
-        discount_rate,
-        "accounting.measure_discount_rate",
-        &mut c,
-    );
+    // Defaults to the money rate, which is reported once, under its own key.
+    let measure_discount_rate = match a.measure_discount_rate {
+        Some(v) => rate(Some(v), v, "accounting.measure_discount_rate", &mut c),
+        None => discount_rate,
+    };
     let counting = match a.counting.as_deref().unwrap_or("start") {
         "start" => Counting::Start,
         "end" => Counting::End,
@@ -549,7 +641,20 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
     if !(1..=MAX_PERSONS).contains(&persons) {
         c.err(
             "population.persons",
-            format!("expected a cohort of 1 to {MAX_PERSONS} persons, found {persons}"),
+            format!(
+                "expected a cohort of 1 to {MAX_PERSONS} persons, found {persons}{}",
+                if persons > MAX_PERSONS {
+                    format!(
+                        " (the documented maximum, docs/robustness.md \"Limits\"; this cohort alone would need at least {} of memory); simulate a representative cohort and scale the totals",
+                        crate::limits::gib(
+                            (persons as u64)
+                                .saturating_mul(crate::limits::bytes_per_person(p.attributes.len()))
+                        )
+                    )
+                } else {
+                    String::new()
+                }
+            ),
         );
     }
     let women_share = c.prob(p.women_share.unwrap_or(0.5), "population.women_share");
@@ -594,12 +699,19 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
             size: persons.max(1) as u64,
         },
         Some(i) => Intake {
-            first: c.count(
-                i.first.unwrap_or(0),
-                "population.intake.first",
-                0,
-                i64::from(horizon) - 1,
-            ),
+            first: {
+                let f = i.first.unwrap_or(0);
+                if !(0..i64::from(horizon)).contains(&f) {
+                    c.err(
+                        "population.intake.first",
+                        format!(
+                            "the first intake must be a step from 0 to {} (before the horizon of {horizon} steps), found {f}",
+                            i64::from(horizon) - 1
+                        ),
+                    );
+                }
+                f.clamp(0, i64::from(horizon) - 1) as u32
+            },
             every: c.count(
                 i.every.unwrap_or(1),
                 "population.intake.every",
@@ -609,6 +721,31 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
             size: u64::from(c.count(i.size, "population.intake.size", 1, MAX_PERSONS)),
         },
     };
+    // Persons are admitted in batches of `size`; a batch due at or after the horizon
+    // would never be simulated, and the cohort would silently be smaller than stated.
+    let first_ok = p
+        .intake
+        .as_ref()
+        .is_some_and(|i| (0..i64::from(horizon)).contains(&i.first.unwrap_or(0)));
+    if first_ok && (1..=MAX_PERSONS).contains(&persons) {
+        let h = u64::from(horizon);
+        let last_batch = (persons as u64 - 1) / intake.size;
+        let last = u64::from(intake.first) + last_batch * u64::from(intake.every);
+        if last >= h {
+            let due = (h.saturating_sub(u64::from(intake.first))).div_ceil(u64::from(intake.every));
+            let missing = persons as u64 - (due * intake.size).min(persons as u64);
+            c.err(
+                "population.intake",
+                format!(
+                    "the intake schedule admits {persons} persons in batches of {} every {} step{} from step {}: the last batch would enter at step {last}, not before the horizon ({horizon} steps), so {missing} persons would never be simulated; raise `size`, shorten `every`, lower `population.persons` or lengthen `scenario.horizon`",
+                    intake.size,
+                    intake.every,
+                    if intake.every == 1 { "" } else { "s" },
+                    intake.first
+                ),
+            );
+        }
+    }
     let mut attributes: Vec<Attribute> = Vec::new();
     for (id, ra) in &p.attributes {
         let path = format!("population.attributes.{id}");
@@ -635,14 +772,14 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
             }
         };
         let zero_share = c.prob(ra.zero_share.unwrap_or(0.0), &format!("{path}.zero_share"));
-        let min = ra.min.unwrap_or(-MAX_AMOUNT);
-        let max = ra.max.unwrap_or(MAX_AMOUNT);
+        let min = ra.min.unwrap_or(-MAX_ATTRIBUTE);
+        let max = ra.max.unwrap_or(MAX_ATTRIBUTE);
         c.finite(min, &format!("{path}.min"));
         c.finite(max, &format!("{path}.max"));
-        if min > max || min < -MAX_AMOUNT || max > MAX_AMOUNT {
+        if min > max || min < -MAX_ATTRIBUTE || max > MAX_ATTRIBUTE {
             c.err(
                 &path,
-                format!("expected -{MAX_AMOUNT:e} ≤ min ≤ max ≤ {MAX_AMOUNT:e}, found min {min}, max {max}"),
+                format!("expected -{MAX_ATTRIBUTE:e} ≤ min ≤ max ≤ {MAX_ATTRIBUTE:e}, found min {min}, max {max}"),
             );
         }
         attributes.push(Attribute {
@@ -702,13 +839,27 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
                 RiskKind::Prevalence(0.0)
             }
         };
-        let hr = c.nonneg(rf.hazard_ratio, &format!("{path}.hazard_ratio"));
+        let hr = c.multiplier(rf.hazard_ratio, &format!("{path}.hazard_ratio"));
         risk_factors.push(RiskFactor {
             id: id.clone(),
             label: label(&rf.label, id),
             kind,
             hazard_ratio: hr,
         });
+    }
+    // A person's hazard ratio is the product of all factors that apply, kept in `f32`
+    // (cohort.rs): it must stay finite for anyone who has them all.
+    let worst: f64 = risk_factors
+        .iter()
+        .map(|rf| rf.hazard_ratio.max(1.0))
+        .product();
+    if worst > MAX_COMBINED_HAZARD_RATIO {
+        c.err(
+            "population.risk_factors",
+            format!(
+                "a person with every risk factor would have a combined hazard ratio of {worst:.3e}, above {MAX_COMBINED_HAZARD_RATIO:e}; use realistic hazard ratios (0.3–3 is typical)"
+            ),
+        );
     }
 
     // Transitions.
@@ -780,6 +931,11 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
                         if let Some(v) = t.get(key) {
                             match v.clone().try_into::<RawPiecewise>() {
                                 Ok(rp) => {
+                                    for (i, &f) in rp.factors.iter().enumerate() {
+                                        if f.is_finite() && f > MAX_MULTIPLIER {
+                                            c.multiplier(f, &format!("{dpath}.{key}.factors.{i}"));
+                                        }
+                                    }
                                     let pw = c.piecewise(&rp, &format!("{dpath}.{key}"));
                                     if slot == 0 {
                                         dest.age = Some(pw);
@@ -797,7 +953,19 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
                     if let Some(v) = t.get("attribute") {
                         match v.as_str() {
                             Some(n) => {
-                                dest.attribute = attr(&mut c, n, &format!("{dpath}.attribute"))
+                                let ap = format!("{dpath}.attribute");
+                                dest.attribute = attr(&mut c, n, &ap);
+                                // The attribute multiplies the hazard: a negative value
+                                // would make a negative rate.
+                                if let Some(ai) = dest.attribute {
+                                    let lo = attr_floor(&attributes, ai);
+                                    if lo < 0.0 {
+                                        c.err(
+                                            ap,
+                                            format!("`{n}` multiplies this hazard but can be negative (down to {lo:e}); give `population.attributes.{n}` a `min` ≥ 0"),
+                                        );
+                                    }
+                                }
                             }
                             None => {
                                 c.err(format!("{dpath}.attribute"), "expected an attribute name")
@@ -822,36 +990,46 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
                         c.err(
                             &dpath,
                             format!(
-                                "expected {pieces} values, one per clock piece ({} clock_breaks), found {}",
+                                "expected {pieces} value{}, one per clock piece ({} `clock_breaks` make {pieces} piece{}), found {}",
+                                if pieces == 1 { "" } else { "s" },
                                 breaks.len(),
+                                if pieces == 1 { "" } else { "s" },
                                 a.len()
                             ),
                         );
                     }
                     a.iter()
-                        .map(|v| match v {
+                        .enumerate()
+                        .map(|(i, v)| match v {
                             Value::Integer(i) => *i as f64,
                             Value::Float(f) => *f,
-                            _ => f64::NAN,
+                            other => {
+                                c.err(
+                                    format!("{dpath}.{i}"),
+                                    format!("expected a number, found {}", a_type(other)),
+                                );
+                                0.0
+                            }
                         })
                         .collect()
                 }
                 other => {
                     c.err(
                         &dpath,
-                        format!("expected a rate (a number, or a list with one number per clock piece), found {}", other.type_str()),
+                        format!("expected a rate (a number, or a list with one number per clock piece), found {}", a_type(other)),
                     );
                     vec![0.0; pieces]
                 }
             };
+            let listed = matches!(rate_value, Value::Array(_));
             for (i, &v) in values.iter().enumerate() {
-                let vp = if values.len() > 1 {
+                let vp = if listed {
                     format!("{dpath}.{i}")
                 } else {
                     dpath.clone()
                 };
                 if !v.is_finite() {
-                    c.err(&vp, "expected a number");
+                    c.err(&vp, format!("expected a finite number, found {v}"));
                 } else if v < 0.0 {
                     c.err(
                         &vp,
@@ -958,32 +1136,71 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
     }
     // Rules that fire on entry (after = 0) must not form a cycle: a person would bounce
     // between the states forever within one step.
+    let mut reported: Vec<Vec<usize>> = Vec::new();
     for r in rules.iter().filter(|r| r.after == 0) {
-        let mut seen = vec![false; n_states];
-        let mut stack = vec![r.from];
-        let mut cycle = false;
-        while let Some(s) = stack.pop() {
-            for r2 in rules.iter().filter(|r2| r2.after == 0 && r2.from == s) {
+        // Breadth-first over `after = 0` rules from `r.from`, remembering for each state
+        // the state and rule it was reached by, until a rule leads back to `r.from`.
+        let mut via: Vec<Option<(usize, usize)>> = vec![None; n_states];
+        let mut queue = std::collections::VecDeque::from([r.from]);
+        let mut closing = None;
+        while let Some(s) = queue.pop_front() {
+            for (k, r2) in rules.iter().enumerate() {
+                if r2.after != 0 || r2.from != s {
+                    continue;
+                }
                 for &(t, _) in &r2.to {
-                    if t == r.from {
-                        cycle = true;
+                    if t == s {
+                        // Reported above: a rule cannot send a person back where it starts.
+                        continue;
                     }
-                    if !seen[t] {
-                        seen[t] = true;
-                        stack.push(t);
+                    if t == r.from {
+                        closing = closing.or(Some((s, k)));
+                    } else if via[t].is_none() {
+                        via[t] = Some((s, k));
+                        queue.push_back(t);
                     }
                 }
             }
         }
-        if cycle {
-            c.err(
-                format!("rules.{}", r.id),
-                format!(
-                    "forced-transition loop: rules with `after = 0` lead from `{}` back to itself; give one of them `after` ≥ 1",
-                    states[r.from].id
-                ),
-            );
+        let Some((last, closing_rule)) = closing else {
+            continue;
+        };
+        // The loop r.from → … → last → r.from, and the rules taking each step.
+        let mut loop_states = vec![last];
+        let mut loop_rules = vec![closing_rule];
+        let mut at = last;
+        while let Some((prev, k)) = via[at] {
+            loop_rules.push(k);
+            loop_states.push(prev);
+            at = prev;
         }
+        loop_states.reverse();
+        loop_rules.reverse();
+        loop_states.push(r.from);
+        let mut key = loop_rules.clone();
+        key.sort_unstable();
+        if reported.contains(&key) {
+            continue;
+        }
+        reported.push(key);
+        let names: Vec<String> = loop_rules
+            .iter()
+            .map(|&k| format!("`{}`", rules[k].id))
+            .collect();
+        let walk: Vec<&str> = loop_states.iter().map(|&s| states[s].id.as_str()).collect();
+        c.err(
+            format!("rules.{}", r.id),
+            format!(
+                "forced-transition loop: {} {} `after = 0` and send a person {} over and over within one step; give one of them `after` ≥ 1",
+                if names.len() == 1 { "rule" } else { "rules" },
+                if names.len() == 1 {
+                    format!("{} has", names[0])
+                } else {
+                    format!("{} all have", names.join(", "))
+                },
+                walk.join(" → ")
+            ),
+        );
     }
 
     // Organisations, locations, programmes and this arm.
@@ -1029,7 +1246,7 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
             gap_months: gap,
             gap_states,
             effect_loss: c.prob(ro.effect_loss.unwrap_or(0.0), &format!("{op}.effect_loss")),
-            success_multiplier: c.nonneg(
+            success_multiplier: c.multiplier(
                 ro.success_multiplier.unwrap_or(1.0),
                 &format!("{op}.success_multiplier"),
             ),
@@ -1042,11 +1259,11 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
         let l = Location {
             id: name.clone(),
             label: label(&rl.label, name),
-            success_multiplier: c.nonneg(
+            success_multiplier: c.multiplier(
                 rl.success_multiplier.unwrap_or(1.0),
                 &format!("{lp}.success_multiplier"),
             ),
-            dropout_multiplier: c.nonneg(
+            dropout_multiplier: c.multiplier(
                 rl.dropout_multiplier.unwrap_or(1.0),
                 &format!("{lp}.dropout_multiplier"),
             ),
@@ -1162,7 +1379,7 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
             ),
             duration: c.count(rp.duration, &format!("{pp}.duration"), 1, MAX_HORIZON),
             dropout: c.nonneg(rp.dropout.unwrap_or(0.0), &format!("{pp}.dropout")),
-            effect: c.nonneg(rp.effect.unwrap_or(1.0), &format!("{pp}.effect")),
+            effect: c.multiplier(rp.effect.unwrap_or(1.0), &format!("{pp}.effect")),
             retention_per_step: (1.0 - decay).powf(1.0 / f64::from(steps_per_year)),
             dropout_effect_retained: c.prob(
                 rp.dropout_effect_retained.unwrap_or(0.0),
@@ -1539,6 +1756,38 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
         handover,
         targets,
     })
+}
+
+/// A share or sum for a message: rounded to 9 decimals, so that 0.1 + 0.2 + 0.6 prints
+/// as 0.9, not 0.8999999999999999.
+fn short(v: f64) -> String {
+    let r = (v * 1e9).round() / 1e9;
+    if r == 0.0 { "0".into() } else { format!("{r}") }
+}
+
+/// "a string", "an integer", … for messages about a value of the wrong type.
+fn a_type(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a number",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date",
+        Value::Array(_) => "a list",
+        Value::Table(_) => "a table",
+    }
+}
+
+/// Lowest value attribute `a` can take (its clamp, narrowed by its distribution).
+fn attr_floor(attributes: &[Attribute], a: usize) -> f64 {
+    let at = &attributes[a];
+    let lo = match &at.source {
+        AttributeSource::Draw(d) => d.support().0,
+        AttributeSource::From(j) if *j < a => attr_floor(attributes, *j),
+        AttributeSource::From(_) => f64::NEG_INFINITY,
+    };
+    let lo = lo.max(at.min);
+    if at.zero_share > 0.0 { lo.min(0.0) } else { lo }
 }
 
 fn pct(v: f64) -> String {

@@ -1,0 +1,399 @@
+//! Limits: the documented maxima of a scenario, the proof that the öre ledger cannot
+//! overflow within them, and the up-front memory estimate that refuses a run the machine
+//! cannot hold (instead of an out-of-memory kill hours later).
+//!
+//! # Maxima
+//!
+//! | constant | value | why |
+//! | --- | --- | --- |
+//! | [`MAX_HORIZON`] | 1 200 steps | 100 years of months; clocks and programme counters are `u16` |
+//! | [`MAX_PERSONS`] | 10^8 | cohort size; index `u32`, and the ledger bound below |
+//! | [`MAX_REPLICATIONS`] | 10^6 | replication index `u32`; results are kept per replication |
+//! | [`MAX_STATES`] | 250 | state index `u8` (255 is reserved) |
+//! | [`MAX_RISK_FACTORS`] | 64 | per-person product of hazard ratios stays finite in `f32` |
+//! | [`MAX_AMOUNT`] | 10^9 SEK | any single amount per person-step, or budget total |
+//! | [`MAX_ATTRIBUTE`] | 10^8 | any attribute value (the default clamp `[min, max]`) |
+//! | [`MAX_MULTIPLIER`] | 10^6 | any hazard ratio, programme effect or success multiplier |
+//! | [`MAX_COMBINED_HAZARD_RATIO`] | 10^30 | product of all risk factors' hazard ratios |
+//! | [`LEDGER_LIMIT_ORE`] | 4.6 × 10^18 öre | worst-case sum of all postings of one point or step |
+//!
+//! # Why the öre ledger cannot overflow
+//!
+//! The ledger (`ledger.rs`) holds one `i64` per (line, point or step, sex): the rounded
+//! sum over persons of the item's amount × the line's share, in öre. For an item `k` let
+//! `a_k` be the largest |amount| in SEK that one person can generate in one step, from the
+//! validated model alone ([`item_bound`]):
+//!
+//! * per person-step items: `(|amount| + Σ |coef| × |attribute|) × max by_time factor ×
+//!   multiplier`, where an attribute's magnitude is bounded by its clamp `[min, max]`
+//!   (at most ±[`MAX_ATTRIBUTE`]) intersected with its distribution's support;
+//! * derived items: `Σ |ratio| × a_j × multiplier` over the items they derive from;
+//! * one-offs on entering a state: `K × |amount| × multiplier` with `K` = [`MAX_ENTRIES_PER_STEP`]
+//!   (engine.rs's order of events lets a person enter one state at most 5 times in a step:
+//!   up to 4 chained forced rules plus one programme-exit hand-over; stochastic moves and
+//!   gap ends happen only when no rule fired; 8 leaves a margin);
+//! * budgets are not per person: `b_k = |total| × multiplier` per step at most.
+//!
+//! Let `n` be the cohort size, `L` the number of lines and
+//! `E = 100 × (n × Σ_k a_k + Σ_k b_k) + L` (öre; `+ L` covers rounding each line's
+//! posting to whole öre, and each item's lines carry shares that sum to 1 on the split
+//! side). [`check_ledger`] refuses a model unless `E ≤` [`LEDGER_LIMIT_ORE`] `= 4.6 ×
+//! 10^18 < 2^62`. Then, for every point or step and sex:
+//!
+//! 1. every posting satisfies `|f| ≤ E < 2^63`, so `to_ore`'s float-to-integer conversion
+//!    never saturates;
+//! 2. every sum `ledger.rs` forms is a signed sum in which each line's posting appears at
+//!    most twice (an actor's net: once as payer, once as payee; `check_balance`'s totals
+//!    of nets, production and resources; `apply_displacement`'s difference of two
+//!    postings), and every partial sum of it too, so its magnitude is at most
+//!    `2E ≤ 9.2 × 10^18 < i64::MAX = 9.223… × 10^18`.
+//!
+//! Hence no `i64` operation on the ledger overflows. The margin of 2.3 × 10^16 öre
+//! covers the rounding of the `f64` bound itself (relative 10^-15). The default
+//! scenario (wages bounded only by [`MAX_ATTRIBUTE`], about 3.7 × 10^8 SEK per
+//! person-step in the worst case) is admitted up to 1.2 × 10^8 persons, above
+//! [`MAX_PERSONS`]. Money outside the ledger (discounting, statistics) is `f64`.
+
+use std::path::Path;
+
+use crate::Error;
+use crate::engine::{CHUNK, outcome_months};
+use crate::ledger::{ArmRep, Layout};
+use crate::model::{AttributeSource, ItemKind, Model};
+use crate::scenario::Scenario;
+
+pub const MAX_HORIZON: i64 = 1200;
+pub const MAX_PERSONS: i64 = 100_000_000;
+pub const MAX_REPLICATIONS: i64 = 1_000_000;
+pub const MAX_STATES: usize = 250;
+pub const MAX_RISK_FACTORS: usize = 64;
+/// Largest money amount per person-step (SEK) or budget total accepted.
+pub const MAX_AMOUNT: f64 = 1e9;
+/// Largest attribute value (e.g. a monthly wage) accepted, and the default clamp.
+pub const MAX_ATTRIBUTE: f64 = 1e8;
+/// Largest hazard ratio, programme effect or success multiplier accepted: with at most
+/// [`MAX_RISK_FACTORS`] factors the product of a person's multipliers stays far from
+/// overflow in `f64` (10^6 × 10^6 × 10^6 × hazard ≤ 50), so every hazard the engine
+/// derives is finite and `1 − e^(−h)` lies in [0, 1].
+pub const MAX_MULTIPLIER: f64 = 1e6;
+/// Largest product of all risk factors' hazard ratios (those above 1): a person's
+/// combined ratio is kept in `f32` (max ≈ 3.4 × 10^38).
+pub const MAX_COMBINED_HAZARD_RATIO: f64 = 1e30;
+/// Upper bound on the sum of all postings of one point or step (see the module docs).
+pub const LEDGER_LIMIT_ORE: f64 = 4.6e18;
+/// Entries into one state a person can make in one step, with a margin (module docs).
+pub const MAX_ENTRIES_PER_STEP: f64 = 8.0;
+
+/// Magnitude bound of attribute `a`: its values lie in the returned `[lo, hi]`.
+pub fn attribute_range(m: &Model, a: usize) -> (f64, f64) {
+    let at = &m.population.attributes[a];
+    let (lo, hi) = match &at.source {
+        AttributeSource::Draw(d) => d.support(),
+        // Attributes copy only attributes declared above them (validated), so this ends.
+        AttributeSource::From(j) if *j < a => attribute_range(m, *j),
+        AttributeSource::From(_) => (f64::NEG_INFINITY, f64::INFINITY),
+    };
+    let (mut lo, mut hi) = (lo.max(at.min), hi.min(at.max));
+    if lo > hi {
+        // A support entirely outside the clamp: the cohort clamps every draw to one end.
+        (lo, hi) = if hi < at.min {
+            (at.min, at.min)
+        } else {
+            (at.max, at.max)
+        };
+    }
+    if at.zero_share > 0.0 {
+        lo = lo.min(0.0);
+        hi = hi.max(0.0);
+    }
+    (lo, hi)
+}
+
+fn attribute_magnitude(m: &Model, a: usize) -> f64 {
+    let (lo, hi) = attribute_range(m, a);
+    lo.abs().max(hi.abs())
+}
+
+/// Worst-case |amount| (SEK) of item `k`: per person and step for all kinds but budgets,
+/// per step for a budget. Returns `(per_person_step, per_step)`.
+pub fn item_bound(m: &Model, k: usize, bounds: &[f64]) -> (f64, f64) {
+    let it = &m.items[k];
+    let mult = it.multiplier.abs();
+    match &it.kind {
+        ItemKind::State {
+            amount,
+            per,
+            by_time,
+            ..
+        } => {
+            let attrs: f64 = per
+                .iter()
+                .map(|&(a, coef)| coef.abs() * attribute_magnitude(m, a))
+                .sum();
+            let factor = by_time.as_ref().map_or(1.0, |b| {
+                b.factors().iter().fold(0.0f64, |acc, f| acc.max(f.abs()))
+            });
+            ((amount.abs() + attrs) * factor * mult, 0.0)
+        }
+        ItemKind::Derived { of } => {
+            let s: f64 = of
+                .iter()
+                .map(|&(j, r)| r.abs() * bounds.get(j).copied().unwrap_or(0.0))
+                .sum();
+            (s * mult, 0.0)
+        }
+        ItemKind::OnEnter { amount, .. } => (MAX_ENTRIES_PER_STEP * amount.abs() * mult, 0.0),
+        ItemKind::Budget { total, .. } => (0.0, total.abs() * mult),
+    }
+}
+
+/// The worst-case size of one point's or step's postings (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerBound {
+    /// `Σ a_k`, SEK per person and step.
+    pub per_person_step: f64,
+    /// `Σ b_k`, SEK per step (budgets).
+    pub per_step: f64,
+    /// `E` of the module docs, öre.
+    pub ore: f64,
+    /// The item with the largest `a_k`, and that value.
+    pub largest: Option<(String, f64)>,
+}
+
+pub fn ledger_bound(m: &Model) -> LedgerBound {
+    let mut bounds = Vec::with_capacity(m.items.len());
+    let mut per_person_step = 0.0;
+    let mut per_step = 0.0;
+    let mut largest: Option<(String, f64)> = None;
+    for k in 0..m.items.len() {
+        let (a, b) = item_bound(m, k, &bounds);
+        // Only state and derived amounts feed derived items (ledger.rs, `record_point`).
+        let feeds = matches!(
+            m.items[k].kind,
+            ItemKind::State { .. } | ItemKind::Derived { .. }
+        );
+        bounds.push(if feeds { a } else { 0.0 });
+        per_person_step += a;
+        per_step += b;
+        if largest.as_ref().is_none_or(|(_, v)| a > *v) {
+            largest = Some((m.items[k].id.clone(), a));
+        }
+    }
+    let n = m.population.persons as f64;
+    LedgerBound {
+        per_person_step,
+        per_step,
+        ore: 100.0 * (n * per_person_step + per_step) + m.lines.len() as f64,
+        largest,
+    }
+}
+
+/// Refuse a model whose ledger could overflow `i64` (module docs): `Err((key path,
+/// message))` names the largest item and how to fix it.
+pub fn check_ledger(m: &Model) -> Result<(), (String, String)> {
+    let b = ledger_bound(m);
+    // `!(x <= y)` also refuses NaN.
+    if b.ore <= LEDGER_LIMIT_ORE {
+        return Ok(());
+    }
+    let (path, what) = match &b.largest {
+        Some((id, v)) => (
+            format!("items.{id}"),
+            format!(" (the largest, `{id}`, up to {v:.3e} SEK)"),
+        ),
+        None => ("items".to_string(), String::new()),
+    };
+    let mut attrs = Vec::new();
+    for (a, at) in m.population.attributes.iter().enumerate() {
+        if attribute_magnitude(m, a) >= MAX_ATTRIBUTE {
+            attrs.push(format!("`{}`", at.id));
+        }
+    }
+    let hint = match attrs.len() {
+        0 => String::new(),
+        1 => format!(
+            "; attribute {} is bounded only by ±{MAX_ATTRIBUTE:e}: give it a realistic `max`",
+            attrs[0]
+        ),
+        _ => format!(
+            "; attributes {} are bounded only by ±{MAX_ATTRIBUTE:e}: give them a realistic `max`",
+            attrs.join(", ")
+        ),
+    };
+    let budgets = if b.per_step > 0.0 {
+        format!(", plus {:.3e} SEK of budgets per step,", b.per_step)
+    } else {
+        String::new()
+    };
+    Err((
+        path,
+        format!(
+            "the ledger could overflow 64-bit öre: {} persons × up to {:.3e} SEK per person and step{what}{budgets} exceeds the limit of {:.3e} SEK per step{hint}{}lower the amounts or factors, or use fewer persons (docs/robustness.md, \"Limits\")",
+            m.population.persons,
+            b.per_person_step,
+            LEDGER_LIMIT_ORE / 100.0,
+            if hint.is_empty() { "; " } else { "; or " },
+        ),
+    ))
+}
+
+/// Bytes per person of one replication in flight, from the engine's data structures:
+/// cohort.rs keeps sex u8, entry u32, age0 u16, start state u8, start clock u16 and risk
+/// f32, and per attribute an f64 value and an i64 fixed-point copy; engine.rs keeps a
+/// person's state (12 bytes: 4 × u8, 2 × u16, f32) and, in the worst case, every person at
+/// once in the referral list and in the queue (u32 each). Arms run one after the other,
+/// so there is one person-state vector per replication in flight.
+pub fn bytes_per_person(attributes: usize) -> u64 {
+    let cohort = 1 + 4 + 2 + 1 + 2 + 4 + 16 * attributes as u64;
+    cohort + 12 + 4 + 4
+}
+
+/// The memory a run is expected to need, by part (bytes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryEstimate {
+    /// Bytes per person of one replication in flight (cohort, person states, queues).
+    pub per_person: u64,
+    /// Replications simulated at the same time (one per worker thread).
+    pub in_flight: u64,
+    /// All replications in flight: persons × per person × in flight, plus chunk tallies.
+    pub simulation: u64,
+    /// Results kept until the summary: replications × arms × (horizon × states/lines).
+    pub results: u64,
+    /// Everything, including a fixed allowance for the program itself.
+    pub total: u64,
+    /// Replications of this run (all, or a shard's).
+    pub replications: u64,
+}
+
+/// Fixed allowance for the binary, thread stacks in use, the models and the summary.
+const BASELINE_BYTES: u64 = 64 << 20;
+
+/// Estimate the memory of running `replications` replications of `scenario` on `threads`
+/// worker threads, from the engine's data structures (engine.rs, cohort.rs, ledger.rs).
+pub fn estimate_memory(scenario: &Scenario, replications: u64, threads: u64) -> MemoryEstimate {
+    let m = scenario.base();
+    let n = m.population.persons;
+    let s = m.states.len() as u64;
+    let h = u64::from(m.horizon);
+    let arms = scenario.arms.len() as u64;
+    let per_person = bytes_per_person(m.population.attributes.len());
+    let in_flight = replications.min(threads.max(1)).max(1);
+    let layout = Layout::new(m);
+    let checkpoints = outcome_months(m).len() as u64;
+    // Each chunk of persons returns a tally and a transition count matrix; a step
+    // collects all of them before merging.
+    let per_chunk = s * s * 2 * 4
+        + layout.cells as u64 * (8 + 16 * layout.sum_attrs.len() as u64)
+        + checkpoints * s * 2 * 4 * 2;
+    let chunks = n.div_ceil(CHUNK as u64);
+    let simulation = in_flight
+        .saturating_mul(
+            n.saturating_mul(per_person)
+                .saturating_add(chunks * per_chunk),
+        )
+        .saturating_add(in_flight * (h + 1) * 8);
+    // Kept per replication and arm: the ledger's arrays (ledger.rs, ArmRep) and the
+    // discounted valuation per sheet row (balance.rs, Valuation: 5 × 2 values and one
+    // value per step).
+    let rep_bytes: u64 = scenario
+        .arms
+        .iter()
+        .map(|am| {
+            let rep = ArmRep::new(am, &Layout::new(am), checkpoints as usize);
+            let floats = rep.occupancy.len()
+                + rep.point_flows.len()
+                + rep.step_flows.len()
+                + rep.measures.len()
+                + rep.outcomes.len()
+                + rep.outcomes_participants.len()
+                + rep.in_programme.len();
+            let rows = am.actors.len() as u64 + 2;
+            floats as u64 * 8
+                + std::mem::size_of::<ArmRep>() as u64
+                + rows * (80 + 24 + h * 8)
+                + am.measures.len() as u64 * 16
+        })
+        .sum();
+    // occupancy.csv, about 80 bytes a row: arm × point × state × (all, women, men).
+    let csv = arms * (h + 1) * s * 3 * 80;
+    let results = replications.saturating_mul(rep_bytes).saturating_add(csv);
+    MemoryEstimate {
+        per_person,
+        in_flight,
+        simulation,
+        results,
+        total: simulation
+            .saturating_add(results)
+            .saturating_add(BASELINE_BYTES),
+        replications,
+    }
+}
+
+/// Memory this process may still use: `MemAvailable` from `/proc/meminfo`, lowered to
+/// the cgroup's remaining allowance when the process runs under a memory limit. `None`
+/// where the OS does not say (the check is then skipped).
+pub fn available_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemAvailable:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    let mut avail = kib.saturating_mul(1024);
+    let read = |p: &str| -> Option<u64> {
+        std::fs::read_to_string(Path::new(p))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    if let (Some(max), Some(cur)) = (
+        read("/sys/fs/cgroup/memory.max"),
+        read("/sys/fs/cgroup/memory.current"),
+    ) {
+        avail = avail.min(max.saturating_sub(cur));
+    }
+    Some(avail)
+}
+
+/// Bytes in GiB with one decimal, or TiB from 1024 GiB on.
+pub fn gib(b: u64) -> String {
+    let g = b as f64 / f64::from(1u32 << 30);
+    if g >= 1024.0 {
+        format!("{:.1} TiB", g / 1024.0)
+    } else {
+        format!("{g:.1} GiB")
+    }
+}
+
+/// Refuse a run whose estimate exceeds `available` bytes (no check when `None`).
+pub fn check_memory(
+    scenario: &Scenario,
+    est: &MemoryEstimate,
+    available: Option<u64>,
+) -> Result<(), Error> {
+    let Some(limit) = available else {
+        return Ok(());
+    };
+    if est.total <= limit {
+        return Ok(());
+    }
+    let m = scenario.base();
+    Err(Error::Input(format!(
+        "this run would need about {} of memory but {} is available: {} persons × {} bytes per person × {} replication{} in flight = {}, plus {} of results for {} replications × {} arms × {} steps × {} states. Use fewer persons (`--persons`), fewer replications per run (`--replications`, or run them in shards), a shorter horizon (`--horizon`) or fewer threads (`--threads`) (docs/robustness.md, \"Limits\")",
+        gib(est.total),
+        gib(limit),
+        m.population.persons,
+        est.per_person,
+        est.in_flight,
+        if est.in_flight == 1 { "" } else { "s" },
+        gib(est.simulation),
+        gib(est.results),
+        est.replications,
+        scenario.arms.len(),
+        m.horizon,
+        m.states.len(),
+    )))
+}
