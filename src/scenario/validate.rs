@@ -579,6 +579,13 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
                 "an actor cannot be both `outside` and `public`",
             );
         }
+        // The balance sheet adds these two rows itself.
+        if id == "public_sector" || id == "society" {
+            c.err(
+                format!("actors.{id}"),
+                format!("`{id}` is reserved for the balance sheet's total row; give the actor another id"),
+            );
+        }
         actors.push(Actor {
             id: id.clone(),
             label: label(&ra.label, id),
@@ -1078,6 +1085,19 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
         let Some(from) = c.state(&rr.from, &format!("{path}.from")) else {
             continue;
         };
+        if raw
+            .states
+            .get_index(from)
+            .is_some_and(|(_, st)| st.absorbing)
+        {
+            c.err(
+                format!("{path}.from"),
+                format!(
+                    "`{}` is absorbing: nobody leaves it, so a rule cannot start there",
+                    rr.from
+                ),
+            );
+        }
         let after = c.count(rr.after, &format!("{path}.after"), 0, MAX_HORIZON);
         let to = match &rr.to {
             Value::String(s) => c
@@ -1551,6 +1571,10 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
                 let op = format!("{path}.of.{k}");
                 c.finite(r, &op);
                 match item_ids.iter().position(|x| *x == k) {
+                    Some(j) if j < ii && raw.items[j].states.is_none() && raw.items[j].of.is_none() => c.err(
+                        &op,
+                        format!("`{k}` is a one-off or budget item: a share (`of`) can only be taken of per-person items (with `states`) or other `of` items"),
+                    ),
                     Some(j) if j < ii => v.push((j, r)),
                     Some(_) => c.err(&op, format!("`{k}` must be declared before `{id}` (a derived item is computed from items above it)")),
                     None => c.err(&op, format!("`{k}` is not an item")),
@@ -1702,7 +1726,18 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
             id: id.clone(),
             arm,
             states: sts,
-            month: c.count(rt.month, &format!("{path}.month"), 0, i64::from(horizon)),
+            month: {
+                // Months since entry; the engine observes whole steps only.
+                let mps = i64::from(12 / steps_per_year);
+                let mo = c.count(rt.month, &format!("{path}.month"), 0, i64::from(horizon) * mps);
+                if rt.month % mps != 0 {
+                    c.err(
+                        format!("{path}.month"),
+                        format!("with `step = \"year\"` a target month must be a whole number of years (a multiple of 12), found {}", rt.month),
+                    );
+                }
+                mo
+            },
             share: c.prob(rt.share, &format!("{path}.share")),
             tolerance: c.prob(rt.tolerance.unwrap_or(0.05), &format!("{path}.tolerance")),
             participants_only: rt.participants_only,
