@@ -72,7 +72,7 @@ pub fn render(s: &Summary) -> String {
             "participants: {:.0} [{:.0}; {:.0}] of {:.0} persons",
             arm.participants.mean, arm.participants.p05, arm.participants.p95, arm.persons.mean
         );
-        let w = 28;
+        let w = 36;
         let _ = writeln!(
             o,
             "{:<w$} {:>26} {:>26} {:>26} {:>11} {:>7} {:>8} {:>10}",
@@ -209,7 +209,7 @@ fn uncertainty(o: &mut String, s: &Summary, d: &crate::summary::DiffSummary) {
             crate::analysis::break_even::MAX_SCALE
         );
     }
-    let w = 28;
+    let w = 36;
     let _ = writeln!(
         o,
         "{:<w$} {:>22} {:>6} {:>22} {:>22} {:>22}",
