@@ -102,6 +102,69 @@ impl Streams {
         philox4x32_10([person, month, self.replication, purpose as u32], self.key)
     }
 
+    /// The blocks of persons `first .. first + out.len()` for `(month, purpose)`:
+    /// `out[j] == self.block(first + j, month, purpose)`, bit for bit. Computed eight
+    /// persons at a time in lane-parallel arrays, so the compiler can use SIMD multiplies
+    /// (the scalar [`philox4x32_10`] is a dependency chain of ten rounds per block).
+    pub fn blocks_into(&self, first: u32, month: u32, purpose: Purpose, out: &mut [[u32; 4]]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above); integer arithmetic
+            // only, so the numbers are the same as on the baseline path.
+            unsafe { self.blocks_into_avx2(first, month, purpose, out) };
+            return;
+        }
+        self.blocks_into_generic(first, month, purpose, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn blocks_into_avx2(&self, first: u32, month: u32, purpose: Purpose, out: &mut [[u32; 4]]) {
+        self.blocks_into_generic(first, month, purpose, out);
+    }
+
+    #[inline(always)]
+    fn blocks_into_generic(&self, first: u32, month: u32, purpose: Purpose, out: &mut [[u32; 4]]) {
+        const L: usize = 8;
+        let mut groups = out.chunks_exact_mut(L);
+        let mut p0 = first;
+        for g in &mut groups {
+            let mut c0 = [0u32; L];
+            for (l, c) in c0.iter_mut().enumerate() {
+                *c = p0.wrapping_add(l as u32);
+            }
+            let mut c1 = [month; L];
+            let mut c2 = [self.replication; L];
+            let mut c3 = [purpose as u32; L];
+            let mut k = self.key;
+            for round in 0..10 {
+                if round > 0 {
+                    k[0] = k[0].wrapping_add(W0);
+                    k[1] = k[1].wrapping_add(W1);
+                }
+                for l in 0..L {
+                    let p0 = u64::from(M0) * u64::from(c0[l]);
+                    let p1 = u64::from(M1) * u64::from(c2[l]);
+                    let n0 = ((p1 >> 32) as u32) ^ c1[l] ^ k[0];
+                    let n1 = p1 as u32;
+                    let n2 = ((p0 >> 32) as u32) ^ c3[l] ^ k[1];
+                    let n3 = p0 as u32;
+                    c0[l] = n0;
+                    c1[l] = n1;
+                    c2[l] = n2;
+                    c3[l] = n3;
+                }
+            }
+            for (l, b) in g.iter_mut().enumerate() {
+                *b = [c0[l], c1[l], c2[l], c3[l]];
+            }
+            p0 = p0.wrapping_add(L as u32);
+        }
+        for (j, b) in groups.into_remainder().iter_mut().enumerate() {
+            *b = self.block(p0.wrapping_add(j as u32), month, purpose);
+        }
+    }
+
     /// A sequential generator over `(person, slot, purpose)`, for draws whose count is not
     /// fixed in advance (rejection samplers of rand_distr). Block `i` of the sequence uses
     /// the counter `[person, slot, replication, purpose | i << 8]`.
@@ -204,6 +267,23 @@ mod tests {
             ),
             [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
         );
+    }
+
+    /// The batched blocks are the scalar blocks, bit for bit, at every offset and length
+    /// (including a remainder shorter than a group and a wrap of the person counter).
+    #[test]
+    fn batched_blocks_equal_scalar_blocks() {
+        let s = Streams::new(0x0123_4567_89ab_cdef, 11);
+        for &(first, n) in &[(0u32, 0usize), (0, 1), (3, 8), (5, 29), (u32::MAX - 4, 13)] {
+            let mut out = vec![[0u32; 4]; n];
+            s.blocks_into(first, 17, Purpose::Month, &mut out);
+            for (j, b) in out.iter().enumerate() {
+                assert_eq!(
+                    *b,
+                    s.block(first.wrapping_add(j as u32), 17, Purpose::Month)
+                );
+            }
+        }
     }
 
     #[test]
