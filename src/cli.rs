@@ -57,6 +57,10 @@ pub struct RunArgs {
     /// Do not print the balance sheet on stdout.
     #[arg(long)]
     pub quiet: bool,
+    /// Exact expected values instead of sampling (cohort mode; refused when persons
+    /// interact, e.g. through a programme's capacity). See docs/general-models.md.
+    #[arg(long)]
+    pub cohort: bool,
 }
 
 impl RunArgs {

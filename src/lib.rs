@@ -24,6 +24,7 @@
 
 pub mod balance;
 pub mod cohort;
+pub mod cohort_mode;
 pub mod dist;
 pub mod engine;
 pub mod ledger;

@@ -63,7 +63,13 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         b.build()
             .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))?
     };
-    let out = pool.install(|| rehabsim::run(&scenario, &rehabsim::RunOptions::default()))?;
+    let out = pool.install(|| {
+        if a.cohort {
+            rehabsim::cohort_mode::run(&scenario, &rehabsim::RunOptions::default())
+        } else {
+            rehabsim::run(&scenario, &rehabsim::RunOptions::default())
+        }
+    })?;
     if !a.quiet {
         let text = output::table::render(&out.summary);
         let mut so = std::io::stdout().lock();
@@ -79,6 +85,13 @@ fn run(a: cli::RunArgs) -> Result<(), Error> {
         }
     }
     let secs = start.elapsed().as_secs_f64();
+    if a.cohort {
+        eprintln!(
+            "exact expected values (cohort mode, {} replication(s)) in {secs:.2} s",
+            out.reps.len()
+        );
+        return Ok(());
+    }
     let pm = out.person_steps * u64::from(scenario.base().months_per_step());
     eprintln!(
         "{pm} person-months in {secs:.2} s ({:.3e} person-months/s), peak memory {} MiB",

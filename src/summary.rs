@@ -36,6 +36,10 @@ pub struct Summary {
     /// Yearly cost of one person-year in each state relative to regular work, per actor.
     pub exclusion_cost: ExclusionCost,
     pub diagnostics: Diagnostics,
+    /// `"cohort"` for exact expected values (`run --cohort`, see docs/general-models.md);
+    /// absent for the microsimulation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -585,6 +589,7 @@ pub fn summarize(
                 .map(|a| a.clamped)
                 .sum(),
         },
+        mode: None,
     };
     (summary, ev)
 }
