@@ -636,18 +636,46 @@ fn merge_nodes(mut nodes: Vec<Node>) -> Vec<Node> {
 struct Key {
     state: u8,
     phase: u8,
-    gap_left: u8,
+    /// Steps already spent in a hand-over gap (capped where the law of the gap length
+    /// has a constant hazard), and where the person goes when it ends (`NO_GAP`: not in
+    /// a gap), and whose gap it is (0: the arm's organisation, 1: the programme's).
+    gap_elapsed: u8,
     gap_dest: u8,
+    gap_org: u8,
     clock: u16,
     prog: u16,
-    /// The after-effect, as the engine's f32 bits.
-    excess: u32,
+    /// The programme's after-effect (the engine's `PersonState::excess`), as the bits of
+    /// an f64 rounded to [`excess_round`]'s 40 significant bits.
+    excess: u64,
+}
+
+/// Round a positive after-effect to 40 significant bits (relative 1e-12). The engine
+/// keeps it in f32 and multiplies it step by step; histories that give the same value
+/// in a different order (a completion that loses half equals a dropout that keeps half)
+/// differ only in the last bits of the product, and share one key once rounded.
+fn excess_round(x: f64) -> u64 {
+    if x <= 0.0 || !x.is_finite() {
+        return 0;
+    }
+    const DROP: u32 = 52 - 40;
+    (x.to_bits() + (1 << (DROP - 1))) & !((1u64 << DROP) - 1)
+}
+
+fn excess_scale(bits: u64, f: f64) -> u64 {
+    excess_round(f64::from_bits(bits) * f)
 }
 
 impl Key {
-    fn canonical(mut self) -> Key {
-        if self.gap_left == 0 {
+    fn canonical(mut self, exit: usize) -> Key {
+        if usize::from(self.state) == exit {
+            // Never stepped again: only the ledger cell (state, clock, phase) matters.
             self.gap_dest = NO_GAP;
+            self.prog = 0;
+            self.excess = 0;
+        }
+        if self.gap_dest == NO_GAP {
+            self.gap_elapsed = 0;
+            self.gap_org = 0;
         }
         if self.phase != PHASE_IN {
             // Waiting persons are all admitted at the next intake date (no capacity, no
@@ -684,16 +712,46 @@ impl Mass {
         }
     }
     fn add(&mut self, key: Key, scale: f64, v: &[f64]) {
-        let (k, new) = self.index.insert_full(key);
-        if new {
-            self.values.resize((k + 1) * self.stride, 0.0);
-        }
+        let k = self.slot(key);
         for (a, b) in self.values[k * self.stride..(k + 1) * self.stride]
             .iter_mut()
             .zip(v)
         {
             *a += scale * b;
         }
+    }
+    /// Add `scale × v` into block `c` (of `block` values) of `key`.
+    fn add_block(&mut self, key: Key, c: usize, block: usize, scale: f64, v: &[f64]) {
+        let k = self.slot(key);
+        for (a, b) in self.values[k * self.stride + c * block..][..block]
+            .iter_mut()
+            .zip(v)
+        {
+            *a += scale * b;
+        }
+    }
+    /// Add `factors[c] × v` block by block into `key`.
+    fn add_blocks(&mut self, key: Key, block: usize, factors: &[f64], v: &[f64]) {
+        let k = self.slot(key);
+        let dst = &mut self.values[k * self.stride..(k + 1) * self.stride];
+        for ((d, s), &f) in dst
+            .chunks_exact_mut(block)
+            .zip(v.chunks_exact(block))
+            .zip(factors)
+        {
+            if f != 0.0 {
+                for (a, b) in d.iter_mut().zip(s) {
+                    *a += f * b;
+                }
+            }
+        }
+    }
+    fn slot(&mut self, key: Key) -> usize {
+        let (k, new) = self.index.insert_full(key);
+        if new {
+            self.values.resize((k + 1) * self.stride, 0.0);
+        }
+        k
     }
     fn entries(&self) -> impl Iterator<Item = (Key, &[f64])> {
         self.index
@@ -733,27 +791,26 @@ impl std::hash::Hash for Key {
         h.write_u64(
             u64::from(self.state)
                 | u64::from(self.phase) << 8
-                | u64::from(self.gap_left) << 16
+                | u64::from(self.gap_elapsed) << 16
                 | u64::from(self.gap_dest) << 24
                 | u64::from(self.clock) << 32
                 | u64::from(self.prog) << 48,
         );
-        h.write_u64(u64::from(self.excess));
+        h.write_u64(self.excess ^ u64::from(self.gap_org));
     }
 }
 
 /// Lanes of the uniforms one person draws in one step (engine: `rng::Purpose` blocks).
-const L_TRANSITION: usize = 0;
 const L_DROPOUT: usize = 1;
 const L_HANDOVER: usize = 2;
 const L_REFERRAL: usize = 3;
 const L_GAP_STATE: usize = 4;
-const L_GAP_LENGTH: usize = 5;
-const L_RULE: usize = 6;
-const L_EXIT_FAIL: usize = 7;
-const L_EXIT_STATE: usize = 8;
-const L_EXIT_LENGTH: usize = 9;
-const LANES: usize = 10;
+const L_RULE: usize = 5;
+const L_EXIT_FAIL: usize = 6;
+const L_EXIT_STATE: usize = 7;
+/// Not one of the engine's: the end of a gap, drawn step by step (see [`GapLaw`]).
+const L_GAP_END: usize = 8;
+const LANES: usize = 9;
 /// Conditional probability below which a branch is not followed.
 const PRUNE: f64 = 1e-15;
 
@@ -852,6 +909,28 @@ impl Chooser {
         j
     }
 
+    /// Enumerate the buckets marked `live` without weighing them: the caller weighs
+    /// each branch per class (the transition decision, whose law depends on the class).
+    fn pick_free(&mut self, live: &[bool]) -> usize {
+        let want = self.script.get(self.pos).copied().unwrap_or(0);
+        let mut count: u16 = 0;
+        let mut chosen = live.len();
+        for (j, &l) in live.iter().enumerate() {
+            if l {
+                if count == want {
+                    chosen = j;
+                }
+                count += 1;
+            }
+        }
+        if self.pos == self.script.len() {
+            self.script.push(0);
+            self.options.push(count.max(1));
+        }
+        self.pos += 1;
+        chosen
+    }
+
     fn below(&mut self, lane: usize, p: f64) -> bool {
         self.pick(lane, &[p]) == 0
     }
@@ -877,22 +956,38 @@ struct Leaf {
     key: Key,
     moves: [(u8, u8); 8],
     n_moves: usize,
-    clamped: bool,
+    /// The transition bucket taken, if the transition was decided on this branch.
+    bucket: Option<usize>,
 }
 
-/// A precomputed transition row of one key: destinations and the cuts of the uniform.
+/// The transition row of one key: its destinations, and per class the probability of
+/// each bucket (bucket j < n: destination j; bucket n: staying), whether the class's row
+/// was clamped, and which buckets any class can reach.
 struct Row {
     dests: Vec<usize>,
-    cuts: Vec<f64>,
-    clamped: bool,
+    /// `probs[c * (n + 1) + j]`.
+    probs: Vec<f64>,
+    clamped: Vec<bool>,
+    live: Vec<bool>,
+    weights: Vec<f64>,
 }
 
-/// A person type: what the dynamics depend on besides the key.
+/// Persons whose dynamics differ only in their transition probabilities (risk-factor
+/// product, attributes that multiply hazards): they share keys and branches, and a mass
+/// carries one block per class.
 #[derive(Debug, Clone)]
-struct Type {
+struct Class {
     risk: f32,
-    /// Attribute values (exact for those that multiply hazards or filter rules).
+    /// Attribute values (exact for those that multiply hazards).
     attrs: Vec<f64>,
+}
+
+/// Persons who share keys and branches: the classes, and what the rules test.
+struct Group {
+    classes: Vec<Class>,
+    /// The income attribute's value, for rules that test its sign (the same sign for
+    /// every class of the group).
+    income: Option<f64>,
 }
 
 /// Constants of one arm.
@@ -980,21 +1075,74 @@ struct Arm<'a> {
     clock_breaks: Vec<Vec<f64>>,
     age_breaks: Vec<Vec<f64>>,
     /// Cuts of the gap-length uniform per organisation (arm's, programme's).
-    gap_cuts_arm: Vec<f64>,
-    gap_cuts_prog: Vec<f64>,
+    gap_arm: GapLaw,
+    gap_prog: GapLaw,
     mps: u32,
     /// Outcome checkpoint by steps since entry.
     checkpoint: Vec<Option<usize>>,
 }
 
-fn gap_cuts(o: &Organisation) -> Vec<f64> {
-    if o.handover_failure <= 0.0 {
-        return Vec::new();
+/// The law of a hand-over gap's length as a hazard by steps already spent in the gap.
+///
+/// The engine draws the length once, `L = clamp(round(quantile(u)), 1, 254)`, and counts
+/// it down; that uniform is used for nothing else, so following the gap step by step
+/// with `P(L = d + 1 | L > d)` gives the same law. Where the hazard is constant from some
+/// `d` on (a geometric length: the chance of returning is the same every month), the
+/// steps spent no longer matter and the key stops counting them.
+#[derive(Debug, Clone)]
+struct GapLaw {
+    /// Hazard of ending at elapsed `d`; the last entry holds from there on.
+    hazard: Vec<f64>,
+}
+
+impl GapLaw {
+    fn new(o: &Organisation) -> GapLaw {
+        if o.handover_failure <= 0.0 {
+            return GapLaw { hazard: vec![1.0] };
+        }
+        // P(L = k), k = 1..=254, from the quantile buckets of u.
+        let cuts: Vec<f64> = (1..254)
+            .map(|k| prob_below(&o.gap_months, f64::from(k) + 0.5))
+            .collect();
+        let mut p = Vec::with_capacity(254);
+        let mut prev = 0.0;
+        for &c in &cuts {
+            p.push((c - prev).max(0.0));
+            prev = prev.max(c);
+        }
+        p.push((1.0 - prev).max(0.0));
+        // Survival S(d) = P(L > d), summed from the tail for accuracy.
+        let mut surv = vec![0.0; 255];
+        for d in (0..254).rev() {
+            surv[d] = surv[d + 1] + p[d];
+        }
+        let hazard: Vec<f64> = (0..254)
+            .map(|d| if surv[d] > 0.0 { p[d] / surv[d] } else { 1.0 })
+            .collect();
+        // Beyond `last` the gap has all but ended (less than PRUNE of it is left).
+        let last = (0..254).rev().find(|&d| surv[d] >= PRUNE).unwrap_or(0);
+        // The first d from which using hazard[d] instead of the true hazards moves the
+        // law of L by less than 1e-13 in all.
+        let cap = (0..=last)
+            .find(|&d| {
+                (d..=last)
+                    .map(|j| (hazard[j] - hazard[d]).abs() * surv[j])
+                    .sum::<f64>()
+                    < 1e-13
+            })
+            .unwrap_or(last);
+        GapLaw {
+            hazard: hazard[..=cap].to_vec(),
+        }
     }
-    // Engine: length = clamp(round(quantile(u)), 1, 254); bucket j is length j + 1.
-    (1..254)
-        .map(|k| prob_below(&o.gap_months, f64::from(k) + 0.5))
-        .collect()
+
+    fn end(&self, elapsed: u8) -> f64 {
+        self.hazard[usize::from(elapsed).min(self.hazard.len() - 1)]
+    }
+
+    fn next(&self, elapsed: u8) -> u8 {
+        (usize::from(elapsed) + 1).min(self.hazard.len() - 1) as u8
+    }
 }
 
 impl<'a> Arm<'a> {
@@ -1051,14 +1199,13 @@ impl<'a> Arm<'a> {
             drop_p,
             clock_breaks,
             age_breaks,
-            gap_cuts_arm: gap_cuts(&m.arm.organisation),
-            gap_cuts_prog: m
+            gap_arm: GapLaw::new(&m.arm.organisation),
+            gap_prog: m
                 .arm
                 .programme
                 .as_ref()
                 .and_then(|p| p.organisation.as_ref())
-                .map(gap_cuts)
-                .unwrap_or_default(),
+                .map_or(GapLaw { hazard: vec![1.0] }, GapLaw::new),
             mps: m.months_per_step(),
             checkpoint: {
                 let mps = m.months_per_step();
@@ -1075,8 +1222,8 @@ impl<'a> Arm<'a> {
         self.cfg.caps[self.m.states[state].clock]
     }
 
-    /// The organisation handling a person in `phase`, with its gap-length cuts.
-    fn organisation(&self, phase: u8) -> (&Organisation, &[f64]) {
+    /// The organisation handling a person in `phase`, and its id for [`Key::gap_org`].
+    fn organisation(&self, phase: u8) -> (&Organisation, u8) {
         match (&self.m.arm.programme, phase) {
             (
                 Some(Programme {
@@ -1084,27 +1231,29 @@ impl<'a> Arm<'a> {
                     ..
                 }),
                 PHASE_IN,
-            ) => (o, &self.gap_cuts_prog),
-            _ => (&self.m.arm.organisation, &self.gap_cuts_arm),
+            ) => (o, 1),
+            _ => (&self.m.arm.organisation, 0),
         }
     }
 
-    fn success_multiplier(&self, ty: &Type, key: &Key, age_months: usize) -> f64 {
-        let mut m = f64::from(ty.risk) * f64::from(self.age_risk[age_months.min(MAX_AGE_MONTHS)]);
+    fn success_multiplier(&self, class: &Class, key: &Key, age_months: usize) -> f64 {
+        let mut m =
+            f64::from(class.risk) * f64::from(self.age_risk[age_months.min(MAX_AGE_MONTHS)]);
         match key.phase {
             PHASE_IN => m *= self.in_prog_mult,
-            PHASE_AFTER => m *= 1.0 + f64::from(f32::from_bits(key.excess)),
+            PHASE_AFTER => m *= 1.0 + f64::from_bits(key.excess),
             _ => {}
         }
         m
     }
 
-    /// The transition row of a key at step `t` (engine: `Tables::row` and step 5), into
-    /// `row`; false if the state has no transitions.
-    fn row(&self, ty: &Type, key: &Key, t: u32, age_months: usize, row: &mut Row) -> bool {
+    /// The transition row of a key at step `t` for every class (engine: `Tables::row`
+    /// and step 5), into `row`; false if the state has no transitions.
+    fn row(&self, g: &Group, key: &Key, t: u32, age_months: usize, row: &mut Row) -> bool {
         row.dests.clear();
-        row.cuts.clear();
-        row.clamped = false;
+        row.probs.clear();
+        row.clamped.clear();
+        row.live.clear();
         let s = usize::from(key.state);
         let Some(tr) = self.m.transitions[s].as_ref() else {
             return false;
@@ -1116,9 +1265,9 @@ impl<'a> Arm<'a> {
         let a = age_months.min(MAX_AGE_MONTHS);
         let aband = ab.partition_point(|&b| b * 12.0 <= a as f64);
         let age_at = if aband == 0 { 0.0 } else { ab[aband - 1] };
-        let mult = self.success_multiplier(ty, key, age_months);
-        // `cuts` holds the cumulative weights first, then is rescaled in place.
-        let mut total = 0.0;
+        // The destinations and their base rates do not depend on the class.
+        row.weights.clear();
+        let mut kept = Vec::with_capacity(tr.dests.len());
         for d in &tr.dests {
             let mut h = d.rate.at(clock_at);
             if let Some(a) = &d.age {
@@ -1130,43 +1279,72 @@ impl<'a> Arm<'a> {
             if h <= 0.0 {
                 continue;
             }
-            if d.success {
-                h *= mult;
-            }
-            if let Some(at) = d.attribute {
-                h *= ty.attrs[at];
-            }
-            total += h;
             row.dests.push(d.to);
-            row.cuts.push(total);
+            row.weights.push(h);
+            kept.push(d);
         }
         let n = row.dests.len();
         if n == 0 {
             return false;
         }
-        match tr.mode {
-            Mode::Hazard => {
-                if total > 0.0 {
-                    let p_leave = -(-total).exp_m1();
-                    for c in &mut row.cuts[..n - 1] {
-                        *c = *c / total * p_leave;
-                    }
-                    row.cuts[n - 1] = p_leave;
-                } else {
-                    row.cuts.iter_mut().for_each(|c| *c = 0.0);
+        row.live.resize(n + 1, false);
+        for class in &g.classes {
+            let mult = self.success_multiplier(class, key, age_months);
+            let base = row.probs.len();
+            let mut total = 0.0;
+            for (d, &h) in kept.iter().zip(&row.weights) {
+                let mut w = h;
+                if d.success {
+                    w *= mult;
                 }
+                if let Some(at) = d.attribute {
+                    w *= class.attrs[at];
+                }
+                total += w;
+                row.probs.push(w);
             }
-            Mode::Probability => {
-                if total > 1.0 {
-                    row.cuts.pop();
-                    for c in &mut row.cuts {
-                        *c /= total;
+            row.probs.push(0.0);
+            let probs = &mut row.probs[base..];
+            let clamped = match tr.mode {
+                Mode::Hazard => {
+                    if total > 0.0 {
+                        let p_leave = -(-total).exp_m1();
+                        for w in &mut probs[..n] {
+                            *w *= p_leave / total;
+                        }
+                        probs[n] = 1.0 - p_leave;
+                    } else {
+                        probs[..n].iter_mut().for_each(|w| *w = 0.0);
+                        probs[n] = 1.0;
                     }
-                    row.clamped = true;
+                    false
                 }
+                Mode::Probability => {
+                    if total > 1.0 {
+                        for w in &mut probs[..n] {
+                            *w /= total;
+                        }
+                        true
+                    } else {
+                        probs[n] = 1.0 - total;
+                        false
+                    }
+                }
+            };
+            row.clamped.push(clamped);
+            for (l, &p) in row.live.iter_mut().zip(probs.iter()) {
+                *l |= p > 0.0;
             }
         }
         true
+    }
+
+    fn gap_law(&self, org: u8) -> &GapLaw {
+        if org == 1 {
+            &self.gap_prog
+        } else {
+            &self.gap_arm
+        }
     }
 
     fn set_state(&self, k: &mut Key, to: usize, leaf: &mut Leaf, moved: &mut bool) {
@@ -1189,7 +1367,7 @@ impl<'a> Arm<'a> {
     fn enter(&self, ch: &mut Chooser, k: &mut Key, to: usize, leaf: &mut Leaf, moved: &mut bool) {
         let from = usize::from(k.state);
         let s_n = self.m.states.len();
-        let (org, len_cuts) = self.organisation(k.phase);
+        let (org, org_id) = self.organisation(k.phase);
         let mut dest = to;
         if org.handover_failure > 0.0
             && self.m.handover[from * s_n + to]
@@ -1202,10 +1380,10 @@ impl<'a> Arm<'a> {
                 org.gap_states[j.min(org.gap_states.len() - 1)].0
             };
             if landing != to && landing != from {
-                let len = ch.pick(L_GAP_LENGTH, len_cuts) + 1;
-                k.gap_left = len as u8;
+                k.gap_elapsed = 0;
                 k.gap_dest = to as u8;
-                k.excess = (f32::from_bits(k.excess) * (1.0 - org.effect_loss) as f32).to_bits();
+                k.gap_org = org_id;
+                k.excess = excess_scale(k.excess, 1.0 - org.effect_loss);
                 dest = landing;
             }
         }
@@ -1216,7 +1394,7 @@ impl<'a> Arm<'a> {
     fn step_branch(
         &self,
         ch: &mut Chooser,
-        ty: &Type,
+        g: &Group,
         start: Key,
         t: u32,
         age_months: usize,
@@ -1229,7 +1407,7 @@ impl<'a> Arm<'a> {
             key: start,
             moves: [(0, 0); 8],
             n_moves: 0,
-            clamped: false,
+            bucket: None,
         };
         let mut moved = false;
         let mut decided = false;
@@ -1242,13 +1420,13 @@ impl<'a> Arm<'a> {
                 k.phase = PHASE_NONE;
             }
             self.set_state(&mut k, self.exit, &mut leaf, &mut moved);
-            k.gap_left = 0;
-            leaf.key = k;
+            k.gap_dest = NO_GAP;
+            leaf.key = k.canonical(self.exit);
             return leaf;
         }
         for _ in 0..4 {
             let s = usize::from(k.state);
-            let income = m.population.income_attribute.map(|a| ty.attrs[a]);
+            let income = g.income;
             let fired = self.rules_by_state[s]
                 .iter()
                 .map(|&r| &m.rules[r])
@@ -1267,7 +1445,7 @@ impl<'a> Arm<'a> {
                 let j = ch.pick_share(L_RULE, &rule.to);
                 rule.to[j.min(rule.to.len() - 1)].0
             };
-            k.gap_left = 0;
+            k.gap_dest = NO_GAP;
             self.enter(ch, &mut k, to, &mut leaf, &mut moved);
             decided = true;
             if rule.after > 0 {
@@ -1276,26 +1454,25 @@ impl<'a> Arm<'a> {
         }
 
         // 6a. A hand-over gap ends.
-        if !decided && k.gap_left > 0 {
-            k.gap_left -= 1;
-            if k.gap_left == 0 {
+        if !decided && k.gap_dest != NO_GAP {
+            let law = self.gap_law(k.gap_org);
+            if ch.below(L_GAP_END, law.end(k.gap_elapsed)) {
                 let to = usize::from(k.gap_dest);
                 k.gap_dest = NO_GAP;
                 self.set_state(&mut k, to, &mut leaf, &mut moved);
                 decided = true;
+            } else {
+                k.gap_elapsed = law.next(k.gap_elapsed);
             }
         }
 
         // 5. Stochastic transitions (the row depends on the starting key only: any
         // earlier event above sets `decided`).
         if !decided && let Some(row) = row {
-            let j = ch.pick(L_TRANSITION, &row.cuts);
-            leaf.clamped = row.clamped;
+            let j = ch.pick_free(&row.live);
+            leaf.bucket = Some(j);
             if j < row.dests.len() {
-                if k.gap_left > 0 {
-                    k.gap_left = 0;
-                    k.gap_dest = NO_GAP;
-                }
+                k.gap_dest = NO_GAP;
                 self.enter(ch, &mut k, row.dests[j], &mut leaf, &mut moved);
             }
         }
@@ -1314,16 +1491,16 @@ impl<'a> Arm<'a> {
                 };
                 if let Some(kept) = exit_kind {
                     k.phase = PHASE_AFTER;
-                    k.excess = ((total * kept) as f32).to_bits();
+                    k.excess = excess_round(total * kept);
                     let s = usize::from(k.state);
                     if p.handover_at_exit
                         && !m.states[s].success
                         && m.states[s].agency.is_some()
-                        && k.gap_left == 0
+                        && k.gap_dest == NO_GAP
                     {
-                        let (org, len_cuts) = match &p.organisation {
-                            Some(o) => (o, &self.gap_cuts_prog),
-                            None => (&m.arm.organisation, &self.gap_cuts_arm),
+                        let (org, org_id) = match &p.organisation {
+                            Some(o) => (o, 1),
+                            None => (&m.arm.organisation, 0),
                         };
                         if org.handover_failure > 0.0 && ch.below(L_EXIT_FAIL, org.handover_failure)
                         {
@@ -1334,13 +1511,11 @@ impl<'a> Arm<'a> {
                                 org.gap_states[j.min(org.gap_states.len() - 1)].0
                             };
                             if landing != s {
-                                let len = ch.pick(L_EXIT_LENGTH, len_cuts) + 1;
-                                k.excess = (f32::from_bits(k.excess)
-                                    * (1.0 - org.effect_loss) as f32)
-                                    .to_bits();
+                                k.excess = excess_scale(k.excess, 1.0 - org.effect_loss);
                                 self.set_state(&mut k, landing, &mut leaf, &mut moved);
-                                k.gap_left = len as u8;
+                                k.gap_elapsed = 0;
                                 k.gap_dest = s as u8;
+                                k.gap_org = org_id;
                             }
                         }
                     }
@@ -1349,7 +1524,7 @@ impl<'a> Arm<'a> {
         } else if k.phase == PHASE_AFTER
             && let Some(p) = &m.arm.programme
         {
-            k.excess = (f32::from_bits(k.excess) * p.retention_per_step as f32).to_bits();
+            k.excess = excess_scale(k.excess, p.retention_per_step);
         }
 
         // 8. Clocks, and referrals for the next step.
@@ -1370,20 +1545,21 @@ impl<'a> Arm<'a> {
                 k.phase = PHASE_WAITING;
             }
         }
-        leaf.key = k.canonical();
+        leaf.key = k.canonical(self.exit);
         leaf
     }
 
-    /// Every branch of one person's step from `key`, with its probability, into `out`.
-    fn step_leaves(&self, ty: &Type, key: Key, t: u32, age_months: usize, sc: &mut Scratch) {
+    /// Every branch of one person's step from `key`, with its probability apart from
+    /// the transition bucket's, into `sc.leaves`; the row into `sc.row`.
+    fn step_leaves(&self, g: &Group, key: Key, t: u32, age_months: usize, sc: &mut Scratch) {
         let Scratch { ch, row, leaves } = sc;
         leaves.clear();
-        let has_row = self.row(ty, &key, t, age_months, row);
+        let has_row = self.row(g, &key, t, age_months, row);
         let row = has_row.then_some(&*row);
         ch.clear();
         loop {
             ch.start();
-            let mut leaf = self.step_branch(ch, ty, key, t, age_months, row);
+            let mut leaf = self.step_branch(ch, g, key, t, age_months, row);
             leaf.p = ch.prob;
             if leaf.p > 0.0 {
                 leaves.push(leaf);
@@ -1408,8 +1584,10 @@ impl Scratch {
             ch: Chooser::new(),
             row: Row {
                 dests: Vec::new(),
-                cuts: Vec::new(),
-                clamped: false,
+                probs: Vec::new(),
+                clamped: Vec::new(),
+                live: Vec::new(),
+                weights: Vec::new(),
             },
             leaves: Vec::new(),
         }
@@ -1459,28 +1637,38 @@ fn run_arm(m: &Model, cfg: &ArmCfg, law: &PopLaw) -> Result<ArmRep, Error> {
         clamped: 0.0,
     };
 
-    // Attribute classes: nodes with the same dynamics, superposed into one initial mass.
+    // Classes: attribute nodes with the same values of the attributes that multiply
+    // hazards, times risk-factor products. Groups: classes that also agree on the sign
+    // of the income attribute where rules test it; a group shares keys and branches.
     let pop = &m.population;
-    let mut classes: BTreeMap<Vec<u64>, (Vec<f64>, Mass)> = BTreeMap::new();
+    let risks: Vec<(f32, f64)> = if cfg.risk_relevant {
+        law.risks.clone()
+    } else {
+        vec![(1.0, 1.0)]
+    };
+    // group key → attribute class key → (attribute values, initial mass of one person)
+    type AttrClasses = BTreeMap<Vec<u64>, (Vec<f64>, Mass)>;
+    let mut by_group: BTreeMap<i8, AttrClasses> = BTreeMap::new();
     for node in &law.nodes {
-        let mut dyn_key: Vec<u64> = cfg
+        let income = pop.income_attribute.map(|a| node.values[a]);
+        let sign = match income {
+            Some(v) if cfg.income_rules => v.partial_cmp(&0.0).map_or(0, |o| o as i8),
+            _ => 0,
+        };
+        let class_key: Vec<u64> = cfg
             .driving
             .iter()
             .map(|&a| node.values[a].to_bits())
             .collect();
-        let income = pop.income_attribute.map(|a| node.values[a]);
-        if cfg.income_rules {
-            dyn_key.push(income.map_or(0, |v| {
-                (v.partial_cmp(&0.0).map_or(0, |o| o as i8) + 2) as u64
-            }));
-        }
         let zero_income = income.is_some_and(|v| v == 0.0);
         let shares = match (&pop.start_when_zero_income, zero_income) {
             (Some(z), true) => z,
             _ => &pop.start,
         };
-        let entry = classes
-            .entry(dyn_key)
+        let entry = by_group
+            .entry(sign)
+            .or_default()
+            .entry(class_key)
             .or_insert_with(|| (node.values.clone(), Mass::new(stride)));
         let mut v = vec![1.0; stride];
         for (slot, &a) in layout.sum_attrs.iter().enumerate() {
@@ -1505,8 +1693,9 @@ fn run_arm(m: &Model, cfg: &ArmCfg, law: &PopLaw) -> Result<ArmRep, Error> {
                 let key = Key {
                     state: s as u8,
                     phase: PHASE_NONE,
-                    gap_left: 0,
+                    gap_elapsed: 0,
                     gap_dest: NO_GAP,
+                    gap_org: 0,
                     clock: c as u16,
                     prog: 0,
                     excess: 0,
@@ -1515,11 +1704,29 @@ fn run_arm(m: &Model, cfg: &ArmCfg, law: &PopLaw) -> Result<ArmRep, Error> {
             }
         }
     }
-    let risks: Vec<(f32, f64)> = if cfg.risk_relevant {
-        law.risks.clone()
-    } else {
-        vec![(1.0, 1.0)]
-    };
+    // Each group's classes and initial mass, one block of `stride` per class.
+    let mut groups: Vec<(Group, Mass)> = Vec::new();
+    for attr_classes in by_group.values() {
+        let n_classes = attr_classes.len() * risks.len();
+        let mut classes = Vec::with_capacity(n_classes);
+        let mut init = Mass::new(stride * n_classes);
+        let mut income = None;
+        for (values, mass) in attr_classes.values() {
+            income = pop.income_attribute.map(|a| values[a]);
+            for &(risk, p_risk) in &risks {
+                let c = classes.len();
+                classes.push(Class {
+                    risk,
+                    attrs: values.clone(),
+                });
+                for (key, v) in mass.entries() {
+                    init.add_block(key, c, stride, p_risk, v);
+                }
+            }
+        }
+        groups.push((Group { classes, income }, init));
+    }
+    let n_classes: usize = groups.iter().map(|g| g.0.classes.len()).sum();
 
     // Entry batches (engine: `Cohort::draw`, persons ordered by entry step).
     let mut batches: Vec<(u32, f64)> = Vec::new();
@@ -1566,7 +1773,7 @@ fn run_arm(m: &Model, cfg: &ArmCfg, law: &PopLaw) -> Result<ArmRep, Error> {
             .into_iter()
             .map(|(sig, (age0, p))| AgePath { sig, age0, p })
             .collect();
-        types += paths.len() * risks.len() * classes.len();
+        types += paths.len() * n_classes;
         if types > MAX_TYPES {
             return Err(Error::Input(format!(
                 "--cohort would have to follow more than {MAX_TYPES} person types (intake batches × age paths × risk-factor products × attribute points) in arm `{}`; run the microsimulation (without --cohort)",
@@ -1575,23 +1782,17 @@ fn run_arm(m: &Model, cfg: &ArmCfg, law: &PopLaw) -> Result<ArmRep, Error> {
         }
         let all: Vec<usize> = (0..paths.len()).collect();
         let total: f64 = paths.iter().map(|p| p.p).sum();
-        for &(risk, p_risk) in &risks {
-            for (attrs, init) in classes.values() {
-                let ty = Type {
-                    risk,
-                    attrs: attrs.clone(),
-                };
-                let cur = intake(&arm, init, e, n * p_risk);
-                let cur = places(&arm, &mut acc, e, cur);
-                tally(&arm, &mut acc, e, e, &cur);
-                let walk = Walk {
-                    arm: &arm,
-                    ty: &ty,
-                    e,
-                    paths: &paths,
-                };
-                walk.run(&mut acc, e, all.clone(), total, cur, &mut scratch);
-            }
+        for (group, init) in &groups {
+            let cur = intake(&arm, init, e, n);
+            let cur = places(&arm, &mut acc, e, cur);
+            tally(&arm, &mut acc, e, e, &cur);
+            let walk = Walk {
+                arm: &arm,
+                g: group,
+                e,
+                paths: &paths,
+            };
+            walk.run(&mut acc, e, all.clone(), total, cur, &mut scratch);
         }
     }
     Ok(finish(m, &arm, &acc, law.women, &batches))
@@ -1630,8 +1831,9 @@ fn age_features(arm: &Arm) -> Vec<u32> {
         .collect()
 }
 
-/// Step 1 for a batch entering at `e`: the initial mass, and referral at entry.
-fn intake(arm: &Arm, init: &Mass, e: u32, scale: f64) -> Mass {
+/// Step 1 for a batch of `n` persons entering at `e`: the initial mass, and referral at
+/// entry.
+fn intake(arm: &Arm, init: &Mass, e: u32, n: f64) -> Mass {
     let m = arm.m;
     let mut cur = Mass::new(init.stride);
     for (key, v) in init.entries() {
@@ -1648,10 +1850,10 @@ fn intake(arm: &Arm, init: &Mass, e: u32, scale: f64) -> Mass {
                 phase: PHASE_WAITING,
                 ..key
             };
-            cur.add(waiting, scale * referred, v);
+            cur.add(waiting, n * referred, v);
         }
         if referred < 1.0 {
-            cur.add(key, scale * (1.0 - referred), v);
+            cur.add(key, n * (1.0 - referred), v);
         }
     }
     cur
@@ -1669,10 +1871,11 @@ fn places(arm: &Arm, acc: &mut Acc, t: u32, cur: Mass) -> Mass {
     {
         return cur;
     }
+    let block = 1 + acc.n_sum;
     let mut next = Mass::new(cur.stride);
     for (key, v) in cur.entries() {
         if key.phase == PHASE_WAITING {
-            acc.participants += v[0];
+            acc.participants += v.iter().step_by(block).sum::<f64>();
             let admitted = Key {
                 phase: PHASE_IN,
                 prog: 0,
@@ -1686,21 +1889,24 @@ fn places(arm: &Arm, acc: &mut Acc, t: u32, cur: Mass) -> Mass {
     next
 }
 
-/// Step 3: tally trace point `t` of a batch that entered at `e`.
+/// Step 3: tally trace point `t` of a batch that entered at `e` (summing the classes).
 fn tally(arm: &Arm, acc: &mut Acc, e: u32, t: u32, cur: &Mass) {
     let k_out = arm.checkpoint.get((t - e) as usize).copied().flatten();
     let p = t as usize;
+    let block = 1 + acc.n_sum;
     for (key, v) in cur.entries() {
         let s = usize::from(key.state);
         let cell = arm.layout.cell(s, key.clock, key.phase, 0) / 2;
-        acc.mass[p * acc.half_cells + cell] += v[0];
+        let mass: f64 = v.iter().step_by(block).sum();
+        acc.mass[p * acc.half_cells + cell] += mass;
         for slot in 0..acc.n_sum {
-            acc.sums[(p * acc.half_cells + cell) * acc.n_sum + slot] += v[1 + slot];
+            acc.sums[(p * acc.half_cells + cell) * acc.n_sum + slot] +=
+                v.iter().skip(1 + slot).step_by(block).sum::<f64>();
         }
         if let Some(k) = k_out {
-            acc.outcomes[k * acc.states + s] += v[0];
+            acc.outcomes[k * acc.states + s] += mass;
             if key.phase >= PHASE_IN {
-                acc.outcomes_participants[k * acc.states + s] += v[0];
+                acc.outcomes_participants[k * acc.states + s] += mass;
             }
         }
     }
@@ -1710,38 +1916,49 @@ fn tally(arm: &Arm, acc: &mut Acc, e: u32, t: u32, cur: &Mass) {
 fn step(
     arm: &Arm,
     acc: &mut Acc,
-    ty: &Type,
+    g: &Group,
     t: u32,
     age_months: usize,
     cur: &Mass,
     sc: &mut Scratch,
 ) -> Mass {
     let s_n = arm.m.states.len();
+    let block = 1 + acc.n_sum;
+    let n_classes = g.classes.len();
     let mut next = Mass::with_capacity(cur.stride, cur.index.len() * 2);
+    let mut factors = vec![0.0; n_classes];
     for (key, v) in cur.entries() {
         if usize::from(key.state) == arm.exit {
             next.add(key, 1.0, v);
             continue;
         }
-        arm.step_leaves(ty, key, t, age_months, sc);
+        arm.step_leaves(g, key, t, age_months, sc);
+        let n_buckets = sc.row.dests.len() + 1;
         for leaf in &sc.leaves {
-            next.add(leaf.key, leaf.p, v);
-            let w = leaf.p * v[0];
+            let mut w = 0.0;
+            let mut clamped = 0.0;
+            for (c, f) in factors.iter_mut().enumerate() {
+                *f = leaf.p * leaf.bucket.map_or(1.0, |j| sc.row.probs[c * n_buckets + j]);
+                let mass = *f * v[c * block];
+                w += mass;
+                if leaf.bucket.is_some() && sc.row.clamped[c] {
+                    clamped += mass;
+                }
+            }
+            next.add_blocks(leaf.key, block, &factors, v);
             for &(from, to) in &leaf.moves[..leaf.n_moves] {
                 acc.moves[(t as usize * s_n + usize::from(from)) * s_n + usize::from(to)] += w;
             }
-            if leaf.clamped {
-                acc.clamped += w;
-            }
+            acc.clamped += clamped;
         }
     }
     next
 }
 
-/// Follows one person type of one batch through the trie of its age paths.
+/// Follows one group of one batch through the trie of its age paths.
 struct Walk<'a> {
     arm: &'a Arm<'a>,
-    ty: &'a Type,
+    g: &'a Group,
     e: u32,
     paths: &'a [AgePath],
 }
@@ -1792,7 +2009,7 @@ impl Walk<'_> {
     fn advance(&self, acc: &mut Acc, t: u32, group: &[usize], cur: Mass, sc: &mut Scratch) -> Mass {
         let a0 = group.first().map_or(0, |&i| self.paths[i].age0);
         let age_months = usize::from(a0) + ((t - self.e) * self.arm.mps) as usize;
-        let next = step(self.arm, acc, self.ty, t, age_months, &cur, sc);
+        let next = step(self.arm, acc, self.g, t, age_months, &cur, sc);
         let next = places(self.arm, acc, t + 1, next);
         tally(self.arm, acc, self.e, t + 1, &next);
         next
