@@ -222,3 +222,417 @@ fn the_sickness_clock_example_agrees_with_the_microsimulation() {
 fn the_age_table_example_agrees_with_the_microsimulation() {
     example_agrees("scenarios/examples/age_table.toml", 300, 60, &[]);
 }
+
+const CONSTANT_HAZARDS: &str = r#"
+[scenario]
+name = "constant hazards"
+seed = 17
+replications = 100
+horizon = 36
+
+[actors.payer]
+public = true
+
+[actors.outside]
+outside = true
+
+[states.a]
+[states.b]
+[states.c]
+[states.gone]
+absorbing = true
+
+[transitions.a]
+to.b = 0.05
+to.c = 0.02
+to.gone = 0.001
+
+[transitions.b]
+to.a = 0.03
+to.c = 0.04
+to.gone = 0.002
+
+[transitions.c]
+to.a = 0.01
+to.gone = 0.005
+
+[population]
+persons = 400
+age = 40
+retirement_age = 150
+exit_state = "gone"
+start = { a = 0.7, b = 0.3 }
+
+[items.care]
+class = "resource"
+payer = "payer"
+payee = "outside"
+states = ["a", "b", "c"]
+amount = 100
+
+[arms.one]
+counterfactual = true
+
+[arms.two]
+"#;
+
+/// `rate[i][j]` for the constant-hazard model above, states in file order.
+fn constant_hazard_matrix() -> [[f64; 4]; 4] {
+    let rates = [
+        [0.0, 0.05, 0.02, 0.001],
+        [0.03, 0.0, 0.04, 0.002],
+        [0.01, 0.0, 0.0, 0.005],
+        [0.0, 0.0, 0.0, 0.0],
+    ];
+    // Competing risks: leave with 1 − e^(−Λ), to j in proportion to its hazard.
+    let mut p = [[0.0; 4]; 4];
+    for i in 0..4 {
+        let total: f64 = rates[i].iter().sum();
+        let leave = if total > 0.0 {
+            1.0 - (-total).exp()
+        } else {
+            0.0
+        };
+        for j in 0..4 {
+            p[i][j] = if i == j {
+                1.0 - leave
+            } else if total > 0.0 {
+                leave * rates[i][j] / total
+            } else {
+                0.0
+            };
+        }
+    }
+    p
+}
+
+#[test]
+fn constant_hazards_match_matrix_powers() {
+    // Issue #2: with constant hazards and no capacity, the expected occupancy after t
+    // months is N π₀ Pᵗ. Cohort mode must give it to rounding; the microsimulation's mean
+    // occupancy (100 replications of 400 persons) within 4.5 standard errors in each of
+    // the 37 × 4 month × state cells (a family-wise false-alarm rate of about 0.3 %).
+    let sc = compile_text(CONSTANT_HAZARDS, &[]);
+    let p = constant_hazard_matrix();
+    let n = 400.0;
+    let mut pi = [0.7 * n, 0.3 * n, 0.0, 0.0];
+    let mut expected = Vec::new();
+    for _ in 0..=36 {
+        expected.push(pi);
+        let mut next = [0.0; 4];
+        for i in 0..4 {
+            for j in 0..4 {
+                next[j] += pi[i] * p[i][j];
+            }
+        }
+        pi = next;
+    }
+    let c = exact(&sc);
+    let m = micro(&sc);
+    let mut checks = Vec::new();
+    for (t, row) in expected.iter().enumerate() {
+        for (s, &want) in row.iter().enumerate() {
+            let arm = &c.reps[0].arms[0];
+            let got = arm.occ(t, s, 0) + arm.occ(t, s, 1);
+            assert!(
+                (got - want).abs() <= 1e-9 * n,
+                "cohort mode, month {t}, state {s}: {got} vs N π₀ Pᵗ = {want}"
+            );
+            checks.push(Check {
+                what: format!("month {t}, state {}", sc.base().states[s].id),
+                reps: m
+                    .reps
+                    .iter()
+                    .map(|r| r.arms[0].occ(t, s, 0) + r.arms[0].occ(t, s, 1))
+                    .collect(),
+                exact: want,
+                slack: 0.0,
+            });
+        }
+    }
+    assert_within(&checks, 4.5);
+}
+
+const GROUP_CLOCK: &str = r#"
+[scenario]
+name = "a clock over two states"
+seed = 23
+replications = 1
+horizon = 40
+
+[actors.payer]
+public = true
+
+[actors.outside]
+outside = true
+
+[states.sick_a]
+clock = "sick"
+
+[states.sick_b]
+clock = "sick"
+
+[states.well]
+
+[states.gone]
+absorbing = true
+
+# Every step the person switches between the two sickness states…
+[transitions.sick_a]
+mode = "probability"
+to.sick_b = 1.0
+
+[transitions.sick_b]
+mode = "probability"
+to.sick_a = 1.0
+
+# …and after 5 steps on the shared clock leaves sickness, whichever state it is in.
+[rules.a_done]
+from = "sick_a"
+after = 5
+to = "well"
+
+[rules.b_done]
+from = "sick_b"
+after = 5
+to = "well"
+
+# Well for 4 steps (clock 0–3 on its own clock), then sick again.
+[transitions.well]
+mode = "probability"
+clock_breaks = [3]
+to.sick_a = [0.0, 1.0]
+
+[population]
+persons = 10
+age = 40
+retirement_age = 150
+exit_state = "gone"
+start = { sick_a = 1.0 }
+
+[items.care]
+class = "resource"
+payer = "payer"
+payee = "outside"
+states = ["sick_a", "sick_b"]
+amount = 100
+
+[arms.one]
+counterfactual = true
+
+[arms.two]
+"#;
+
+#[test]
+fn a_group_clock_runs_on_within_the_group_and_restarts_outside_it() {
+    // A move within the group keeps the clock: the rule at 5 fires after five switches
+    // (points 0–5 sick). Leaving resets it: well for 4 points (6–9) on its own clock,
+    // then back in sickness with a fresh clock for points 10–15, and so on — period 10.
+    // Per-state clocks would restart at every switch and never reach 5.
+    let sc = compile_text(GROUP_CLOCK, &[]);
+    let ids = ["sick_a", "sick_b", "well"];
+    let want = |t: usize| -> &str {
+        match t % 10 {
+            0 | 2 | 4 => "sick_a",
+            1 | 3 | 5 => "sick_b",
+            _ => "well",
+        }
+    };
+    for (engine, run) in [("microsimulation", micro(&sc)), ("cohort mode", exact(&sc))] {
+        let arm = &run.reps[0].arms[0];
+        for t in 0..=40 {
+            for id in ids {
+                let s = sc.base().state_index(id).unwrap();
+                let got = arm.occ(t, s, 0) + arm.occ(t, s, 1);
+                let expect = if want(t) == id { 10.0 } else { 0.0 };
+                assert!(
+                    (got - expect).abs() < 1e-9,
+                    "{engine}, point {t}, {id}: {got} persons, expected {expect}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn hazards_piecewise_on_a_group_clock_give_the_analytic_survival() {
+    // Random switches between the two sickness states (hazard 0.3 each way) do not
+    // restart the shared clock, so the hazard of recovery (0 for the first 4 steps on the
+    // clock, then 0.1) depends on time sick only. With competing risks the chance of
+    // recovering in a step with clock ≥ 4 is q = h/(λ) (1 − e^(−λ)), λ = 0.3 + h, from
+    // either state, so P(still sick at point t) = (1 − q)^max(0, t − 4).
+    let text = GROUP_CLOCK
+        .replace(
+            "[transitions.sick_a]\nmode = \"probability\"\nto.sick_b = 1.0",
+            "[transitions.sick_a]\nclock_breaks = [4]\nto.sick_b = 0.3\nto.well = [0.0, 0.1]",
+        )
+        .replace(
+            "[transitions.sick_b]\nmode = \"probability\"\nto.sick_a = 1.0",
+            "[transitions.sick_b]\nclock_breaks = [4]\nto.sick_a = 0.3\nto.well = [0.0, 0.1]",
+        )
+        .replace("after = 5", "after = 1000")
+        .replace(
+            "clock_breaks = [3]\nto.sick_a = [0.0, 1.0]",
+            "to.gone = 0.0",
+        );
+    let sc = compile_text(
+        &text,
+        &[
+            "population.persons=500",
+            "scenario.replications=100",
+            "scenario.horizon=24",
+        ],
+    );
+    let (h, lam) = (0.1f64, 0.4f64);
+    let q = h / lam * (1.0 - (-lam).exp());
+    let sick = |arm: &rehabsim::ledger::ArmRep, t: usize| -> f64 {
+        (0..2).map(|s| arm.occ(t, s, 0) + arm.occ(t, s, 1)).sum()
+    };
+    let c = exact(&sc);
+    let m = micro(&sc);
+    let mut checks = Vec::new();
+    for t in 0..=24usize {
+        let want = 500.0 * (1.0 - q).powi(t.saturating_sub(4) as i32);
+        let got = sick(&c.reps[0].arms[0], t);
+        assert!(
+            (got - want).abs() < 1e-9,
+            "cohort, point {t}: {got} vs {want}"
+        );
+        checks.push(Check {
+            what: format!("sick at point {t}"),
+            reps: m.reps.iter().map(|r| sick(&r.arms[0], t)).collect(),
+            exact: want,
+            slack: 0.0,
+        });
+    }
+    assert_within(&checks, 4.0);
+}
+
+#[test]
+fn capacity_limits_are_refused_with_the_reason() {
+    let sc = compile_file("scenarios/default.toml", &[]);
+    let err = cohort_mode::run(&sc, &RunOptions::default())
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(
+        err.as_deref(),
+        Some(
+            "--cohort computes exact expected values only when persons do not interact, but in arm `rehab_arena` programme `arena` has a capacity of 60 places, so whether one person gets a place depends on the others; run the microsimulation (without --cohort), or remove `capacity` from `programmes.arena`"
+        )
+    );
+}
+
+#[test]
+fn an_extra_wait_is_refused_with_the_reason() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/deterministic.toml"),
+    )
+    .unwrap_or_default()
+        + "\n[locations.away]\nextra_wait = 2\n";
+    let sc = compile_text(&text, &["programmes.p.location=away"]);
+    let err = cohort_mode::run(&sc, &RunOptions::default())
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(
+        err.as_deref(),
+        Some(
+            "--cohort does not support a location's `extra_wait` (arm `prog`, location `away`: 2 steps): the microsimulation's waiting queue then lets one person's re-referral hold back the admission of others; run the microsimulation (without --cohort), or set `locations.away.extra_wait = 0`"
+        )
+    );
+}
+
+#[test]
+fn with_uncertain_values_each_replication_is_the_expectation_given_its_draw() {
+    let sets = [
+        "transitions.sick.to.dead={ dist = \"beta\", mean = 0.15, sd = 0.03 }",
+        "scenario.replications=4",
+    ];
+    let sc = compile_file("scenarios/examples/three_state_illness.toml", &sets);
+    let c = exact(&sc);
+    assert_eq!(c.reps.len(), 4);
+    let cf = sc.counterfactual;
+    for (r, rep) in c.reps.iter().enumerate() {
+        // The microsimulation's replication r uses this draw for every arm.
+        let models = rehabsim::models_for(&sc, r as u32).unwrap_or_else(|e| panic!("{e}"));
+        let sick = models[cf].state_index("sick").unwrap();
+        let dead = models[cf].state_index("dead").unwrap();
+        let rate = models[cf].transitions[sick]
+            .as_ref()
+            .and_then(|tr| tr.dests.iter().find(|d| d.to == dead))
+            .map(|d| d.rate.at(0.0))
+            .unwrap_or(f64::NAN);
+        let fixed = compile_file(
+            "scenarios/examples/three_state_illness.toml",
+            &[&format!("transitions.sick.to.dead={rate:?}")],
+        );
+        let one = exact(&fixed);
+        assert_eq!(
+            rep.arms[cf], one.reps[0].arms[cf],
+            "replication {r}: the expectation at the drawn value {rate}"
+        );
+    }
+    assert_ne!(c.reps[0].arms[cf], c.reps[1].arms[cf]);
+}
+
+#[test]
+fn the_cli_writes_the_usual_files_with_the_mode_marked() {
+    let dir = std::env::temp_dir().join(format!("rehabsim-cohort-{}", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rehabsim"))
+        .args(["run", "--cohort", "--quiet", "--out"])
+        .arg(&dir)
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scenarios/examples/three_state_illness.toml"),
+        )
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
+    assert!(summary.contains("\"mode\": \"cohort\""), "{summary}");
+    assert!(summary.contains("\"cost_per_unit\""));
+    assert!(dir.join("balance.csv").exists() && dir.join("occupancy.csv").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_rehabsim"))
+        .args(["run", "--cohort", "--quiet"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.toml"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("capacity of 60 places"));
+}
+
+#[test]
+fn a_yearly_model_takes_targets_in_months_beyond_its_horizon_in_steps() {
+    // Targets are in months whatever the step: 36 months is year 3 of a 20-year horizon.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/examples/three_state_illness.toml"),
+    )
+    .unwrap_or_default()
+        + "\n[targets.alive_at_3y]\narm = \"usual_care\"\nstates = [\"healthy\", \"sick\"]\nmonth = 36\nshare = 0.935\n";
+    let sc = compile_text(&text, &[]);
+    let c = exact(&sc);
+    // P(alive after 3 years) from the yearly matrix: 1 − P(dead at year 3).
+    let p = [[0.89, 0.10, 0.01], [0.20, 0.65, 0.15], [0.0, 0.0, 1.0]];
+    let mut pi = [1.0, 0.0, 0.0];
+    for _ in 0..3 {
+        let mut next = [0.0; 3];
+        for i in 0..3 {
+            for j in 0..3 {
+                next[j] += pi[i] * p[i][j];
+            }
+        }
+        pi = next;
+    }
+    let alive = c.summary.arms["usual_care"].outcomes["36"].all["healthy"].mean
+        + c.summary.arms["usual_care"].outcomes["36"].all["sick"].mean;
+    assert!(
+        (alive - (pi[0] + pi[1])).abs() < 1e-12,
+        "{alive} vs {}",
+        pi[0] + pi[1]
+    );
+}

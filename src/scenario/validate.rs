@@ -1485,7 +1485,13 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
             id: id.clone(),
             arm,
             states: sts,
-            month: c.count(rt.month, &format!("{path}.month"), 0, i64::from(horizon)),
+            // Targets are in months whatever the step; the horizon is in steps.
+            month: c.count(
+                rt.month,
+                &format!("{path}.month"),
+                0,
+                i64::from(horizon) * i64::from(12 / steps_per_year),
+            ),
             share: c.prob(rt.share, &format!("{path}.share")),
             tolerance: c.prob(rt.tolerance.unwrap_or(0.05), &format!("{path}.tolerance")),
             participants_only: rt.participants_only,
