@@ -11,29 +11,30 @@
 //!
 //! **How.** The persons of one intake batch are independent and identically distributed,
 //! so the expected tally of the cohort is the sum over batches of the batch size times the
-//! tally of one random person. A person is split into *types*: everything fixed at
-//! creation that changes the dynamics (risk-factor product, the age path through the age
-//! tables and retirement, values of attributes that multiply hazards, the sign of the
-//! income attribute where rules test it). Within a type, the state distribution is
-//! propagated step by step over the engine's full person state — support state, clock
-//! (capped where no rule, table or amount can tell larger values apart), programme phase
-//! and month counter, hand-over gap and its destination, after-effect — by running the
-//! engine's order of events on every branch of every random decision (a uniform *u* is
-//! split into the intervals that lead to different outcomes; a uniform the engine reuses
-//! within a step keeps its interval). Attributes that only scale amounts or measures ride
-//! along as expected sums (the mass times the conditional mean), exactly like the
-//! engine's attribute sums. Sex changes nothing in the dynamics, so every tally is split
-//! by the women's share at the end.
+//! tally of one random person. That person's law is propagated step by step as mass over
+//! the engine's full person state (`Key`: support state, clock — capped where no rule,
+//! table or amount can tell larger values apart — programme phase and month, hand-over
+//! gap, after-effect), by running the engine's order of events on every branch of every
+//! random decision (`Chooser`: a uniform is split into the intervals that lead to
+//! different outcomes; a uniform the engine reuses within a step keeps its interval).
+//! What is fixed at creation is enumerated (`PopLaw`). Persons who differ only in their
+//! transition probabilities (risk-factor product, attributes that multiply hazards) are
+//! *classes* of one `Group`: they share keys and branches, each key carrying a mass per
+//! class. Ages at entry that meet the same age tables, age risk factors and retirement at
+//! every step follow one path, and paths share their propagation until they diverge
+//! (`Walk`). Attributes that only scale amounts or measures ride along as expected sums,
+//! like the engine's attribute sums. Sex changes nothing in the dynamics, so every tally is
+//! split by the women's share at the end. docs/general-models.md has the user's view.
 //!
 //! **Exact, except:** a continuous attribute that multiplies a hazard is integrated by
 //! Gauss–Legendre quadrature on the normal scale (96 nodes; errors below 1e-10 for the
 //! means and survival curves of the families tested, 1e-8 for a lognormal with σ = 2 and
 //! for a gamma with shape 0.5 under a hazard of 20, see the tests); branches of conditional
-//! probability below 1e-15 are not followed (the rest is renormalised); displacement and
-//! the split of a budget
-//! between the sexes are applied to the expected flows (the large-cohort limit of the
-//! engine's per-replication rule); and the engine's uniforms live on a 2⁻³² grid, which
-//! moves any probability by less than 2⁻³³.
+//! probability below 1e-15 are not followed (the rest is renormalised); the after-effect
+//! is carried to 12 significant digits (the engine's f32 holds about 7); displacement and
+//! the split of a budget between the sexes are applied to the expected flows (the
+//! large-cohort limit of the engine's per-replication rule); and the engine's uniforms live
+//! on a 2⁻³² grid, which moves any probability by less than 2⁻³³.
 //!
 //! **Refused** (with the reason): capacity limits ([`Model::has_interaction`]) and a
 //! location's `extra_wait` (the engine's waiting queue then lets one person's re-referral
