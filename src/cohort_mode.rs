@@ -864,9 +864,9 @@ impl Chooser {
         let (lo, hi) = self.lanes[lane];
         let width = hi - lo;
         let want = self.script.get(self.pos).copied().unwrap_or(0);
-        // Buckets of negligible conditional probability (e.g. the far tail of a
-        // geometric gap length) are not followed; the others are renormalised, which
-        // moves any total by far less than its float rounding over a run.
+        // Buckets of negligible conditional probability (below PRUNE) are not followed;
+        // the others are renormalised, which moves any total by far less than its float
+        // rounding over a run.
         let negligible = |a: f64, b: f64| b - a < PRUNE * width;
         let mut count: u16 = 0;
         let mut kept = 0.0f64;

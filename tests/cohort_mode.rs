@@ -690,3 +690,25 @@ fn every_mechanism_agrees_month_by_month_with_the_microsimulation() {
     assert_within(&checks, 4.5);
     assert_within(&sheet_checks(&sc, &m, &c), 4.0);
 }
+
+#[test]
+fn cohort_mode_does_not_depend_on_the_thread_count() {
+    let sc = compile_file(
+        "scenarios/examples/sickness_clock.toml",
+        &["scenario.horizon=12"],
+    );
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .install(|| exact(&sc))
+    };
+    let (one, three) = (run(1), run(3));
+    assert_eq!(one.reps[0].arms, three.reps[0].arms);
+    // The summary holds NaN where a quantity is undefined: compare its bytes.
+    assert_eq!(
+        rehabsim::output::json::summary_json(&one.summary),
+        rehabsim::output::json::summary_json(&three.summary)
+    );
+}
