@@ -98,6 +98,10 @@ pub struct RunArgs {
     /// Write to `--out DIR` even if it holds the results of another scenario.
     #[arg(long)]
     pub force: bool,
+    /// Exact expected values instead of sampling (cohort mode; refused when persons
+    /// interact, e.g. through a programme's capacity). See docs/general-models.md.
+    #[arg(long)]
+    pub cohort: bool,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,7 @@ pub mod analysis;
 pub mod balance;
 pub mod calibrate;
 pub mod cohort;
+pub mod cohort_mode;
 pub mod dist;
 pub mod engine;
 pub mod i18n;

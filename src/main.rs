@@ -119,13 +119,23 @@ fn run(a: cli::RunArgs, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
             * f64::from(base.horizon * base.months_per_step())
             * scenario.arms.len() as f64,
     );
-    let out = pool
-        .install(|| rehabsim::run_with_progress(&scenario, &opts, &|done| progress.update(done)));
+    if a.cohort && a.shard.is_some() {
+        return Err(Error::Input(
+            "--cohort computes exact expected values in one pass: it cannot be sharded; drop --shard".into(),
+        ));
+    }
+    let out = pool.install(|| {
+        if a.cohort {
+            rehabsim::cohort_mode::run(&scenario, &opts)
+        } else {
+            rehabsim::run_with_progress(&scenario, &opts, &|done| progress.update(done))
+        }
+    });
     progress.finish();
     let mut out = out?;
     // The throughput line reports the simulation itself; the analyses print their own.
     let run_secs = start.elapsed().as_secs_f64();
-    if a.shard.is_none() {
+    if a.shard.is_none() && !a.cohort {
         pool.install(|| analyse(&scenario, &mut out, &a))?;
     }
     if interrupted.load(Ordering::SeqCst) {
@@ -167,6 +177,13 @@ fn run(a: cli::RunArgs, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
         }
     }
     let secs = run_secs;
+    if a.cohort {
+        eprintln!(
+            "exact expected values (cohort mode, {} replication(s)) in {secs:.2} s",
+            out.reps.len()
+        );
+        return Ok(());
+    }
     let pm = out.person_steps * u64::from(scenario.base().months_per_step());
     eprintln!(
         "{pm} person-months in {secs:.2} s ({:.3e} person-months/s), peak memory {} MiB",
@@ -227,6 +244,11 @@ fn merge(a: cli::MergeArgs) -> Result<(), Error> {
         let _ = so.flush();
     }
     let csv_opts = output::csv::CsvOptions::default();
+    // The same marker as `run --out`, so the merged folder is the unsharded run's.
+    let src = &scenario.source;
+    let marker =
+        output::outdir::Marker::new(&scenario.base().name, &src.path, &src.text, &src.overrides);
+    write_file(&a.out, output::outdir::MARKER, &marker.to_bytes())?;
     for (name, bytes) in output::result_files(&scenario, &out, &csv_opts) {
         output::write_atomic(&a.out, &name, &bytes)
             .map_err(|e| Error::Io(format!("cannot write {}: {e}", a.out.join(&name).display())))?;

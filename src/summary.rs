@@ -42,6 +42,10 @@ pub struct Summary {
     /// The same balance sheet with the cohort noise averaged out (`run --expected`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<crate::analysis::expected::Expected>,
+    /// `"cohort"` for exact expected values (`run --cohort`, see docs/general-models.md);
+    /// absent for the microsimulation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -659,6 +663,7 @@ pub fn summarize_with(
             ),
         }),
         expected: None,
+        mode: None,
     };
     (summary, ev)
 }
