@@ -167,20 +167,13 @@ impl From<LangArg> for Lang {
 impl BatchArgs {
     /// The flags that are shorthands for `--set`, as overrides (applied after `--set`).
     pub fn overrides(&self) -> Vec<String> {
-        let mut v = self.scenario.set.clone();
-        if let Some(r) = self.replications {
-            v.push(format!("scenario.replications={r}"));
-        }
-        if let Some(p) = self.persons {
-            v.push(format!("population.persons={p}"));
-        }
-        if let Some(h) = self.horizon {
-            v.push(format!("scenario.horizon={h}"));
-        }
-        if let Some(s) = self.seed {
-            v.push(format!("scenario.seed={s}"));
-        }
-        v
+        shorthand_overrides(
+            &self.scenario.set,
+            self.replications,
+            self.persons,
+            self.horizon,
+            self.seed,
+        )
     }
 }
 
@@ -258,20 +251,13 @@ impl RunArgs {
 
     /// The flags that are shorthands for `--set`, as overrides (applied after `--set`).
     pub fn overrides(&self) -> Vec<String> {
-        let mut v = self.scenario.set.clone();
-        if let Some(r) = self.replications {
-            v.push(format!("scenario.replications={r}"));
-        }
-        if let Some(p) = self.persons {
-            v.push(format!("population.persons={p}"));
-        }
-        if let Some(h) = self.horizon {
-            v.push(format!("scenario.horizon={h}"));
-        }
-        if let Some(s) = self.seed {
-            v.push(format!("scenario.seed={s}"));
-        }
-        v
+        shorthand_overrides(
+            &self.scenario.set,
+            self.replications,
+            self.persons,
+            self.horizon,
+            self.seed,
+        )
     }
 }
 
@@ -306,4 +292,28 @@ pub struct CalibrateArgs {
     /// Also write calibration.json to this folder.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// `--set` overrides followed by the shorthand flags as overrides (applied after `--set`).
+fn shorthand_overrides(
+    set: &[String],
+    replications: Option<u32>,
+    persons: Option<u64>,
+    horizon: Option<u32>,
+    seed: Option<u64>,
+) -> Vec<String> {
+    let mut v = set.to_vec();
+    if let Some(r) = replications {
+        v.push(format!("scenario.replications={r}"));
+    }
+    if let Some(p) = persons {
+        v.push(format!("population.persons={p}"));
+    }
+    if let Some(h) = horizon {
+        v.push(format!("scenario.horizon={h}"));
+    }
+    if let Some(s) = seed {
+        v.push(format!("scenario.seed={s}"));
+    }
+    v
 }

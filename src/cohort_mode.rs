@@ -2153,48 +2153,12 @@ fn post_point(
                 .position(|&x| x == a)
                 .map_or(0.0, |slot| sums[cell * n_sum + slot])
         };
-        for (k, it) in m.items.iter().enumerate() {
-            amount[k] = 0.0;
-            if !it.active || !it.phases[phase] {
-                continue;
-            }
-            amount[k] = match &it.kind {
-                ItemKind::State {
-                    states,
-                    amount: a,
-                    per,
-                    by_time,
-                } => {
-                    if !states[s] {
-                        continue;
-                    }
-                    let f = by_time.as_ref().map_or(1.0, |b| b.at(clock));
-                    let mut v = a * n;
-                    for &(attr, coef) in per {
-                        v += coef * sum(attr);
-                    }
-                    v * f * it.multiplier
-                }
-                ItemKind::Derived { of } => {
-                    of.iter().map(|&(j, r)| amount[j] * r).sum::<f64>() * it.multiplier
-                }
-                _ => 0.0,
-            };
-        }
+        crate::ledger::cell_values(m, s, clock, phase, n, &sum, &mut amount);
         for (li, line) in m.lines.iter().enumerate() {
             per_line[li][sex] += amount[line.item] * line.share;
         }
         for (k, me) in m.measures.iter().enumerate() {
-            let v = me.values[s];
-            if v == 0.0 {
-                continue;
-            }
-            let f = me.by_time.as_ref().map_or(1.0, |b| b.at(clock));
-            let base = match me.attribute {
-                Some(a) => sum(a),
-                None => n,
-            };
-            meas[k][sex] += v * f * base;
+            meas[k][sex] += crate::ledger::measure_value(me, s, clock, n, &sum);
         }
     }
     for (li, v) in per_line.iter().enumerate() {

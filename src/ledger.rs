@@ -291,48 +291,12 @@ impl ArmRep {
                     tally.sums[cell * l.sum_attrs.len() + slot] as f64 / ATTR_SCALE
                 })
             };
-            for (k, it) in m.items.iter().enumerate() {
-                amount[k] = 0.0;
-                if !it.active || !it.phases[phase] {
-                    continue;
-                }
-                amount[k] = match &it.kind {
-                    ItemKind::State {
-                        states,
-                        amount: a,
-                        per,
-                        by_time,
-                    } => {
-                        if !states[s] {
-                            continue;
-                        }
-                        let f = by_time.as_ref().map_or(1.0, |b| b.at(clock));
-                        let mut v = a * n as f64;
-                        for &(attr, coef) in per {
-                            v += coef * sum(attr);
-                        }
-                        v * f * it.multiplier
-                    }
-                    ItemKind::Derived { of } => {
-                        of.iter().map(|&(j, r)| amount[j] * r).sum::<f64>() * it.multiplier
-                    }
-                    _ => 0.0,
-                };
-            }
+            cell_values(m, s, clock, phase, n as f64, &sum, &mut amount);
             for (li, line) in m.lines.iter().enumerate() {
                 per_line[li][sex] += amount[line.item] * line.share;
             }
             for (k, me) in m.measures.iter().enumerate() {
-                let v = me.values[s];
-                if v == 0.0 {
-                    continue;
-                }
-                let f = me.by_time.as_ref().map_or(1.0, |b| b.at(clock));
-                let base = match me.attribute {
-                    Some(a) => sum(a),
-                    None => n as f64,
-                };
-                meas[k][sex] += v * f * base;
+                meas[k][sex] += measure_value(me, s, clock, n as f64, &sum);
             }
         }
         for (li, v) in per_line.iter().enumerate() {
@@ -408,6 +372,68 @@ impl ArmRep {
         }
         let _ = tally;
     }
+}
+
+/// The amount (SEK) of every state-based and derived item in one cell: `n` persons in
+/// state `s`, clock band starting at `clock`, programme phase `phase`, whose attribute
+/// sums are `sum(attribute)`. Shared by the microsimulation and the cohort mode.
+pub fn cell_values(
+    m: &Model,
+    s: usize,
+    clock: f64,
+    phase: usize,
+    n: f64,
+    sum: &dyn Fn(usize) -> f64,
+    amount: &mut [f64],
+) {
+    for (k, it) in m.items.iter().enumerate() {
+        amount[k] = 0.0;
+        if !it.active || !it.phases[phase] {
+            continue;
+        }
+        amount[k] = match &it.kind {
+            ItemKind::State {
+                states,
+                amount: a,
+                per,
+                by_time,
+            } => {
+                if !states[s] {
+                    continue;
+                }
+                let f = by_time.as_ref().map_or(1.0, |b| b.at(clock));
+                let mut v = a * n;
+                for &(attr, coef) in per {
+                    v += coef * sum(attr);
+                }
+                v * f * it.multiplier
+            }
+            ItemKind::Derived { of } => {
+                of.iter().map(|&(j, r)| amount[j] * r).sum::<f64>() * it.multiplier
+            }
+            _ => 0.0,
+        };
+    }
+}
+
+/// The value of outcome measure `me` in one cell (see [`cell_values`]).
+pub fn measure_value(
+    me: &Measure,
+    s: usize,
+    clock: f64,
+    n: f64,
+    sum: &dyn Fn(usize) -> f64,
+) -> f64 {
+    let v = me.values[s];
+    if v == 0.0 {
+        return 0.0;
+    }
+    let f = me.by_time.as_ref().map_or(1.0, |b| b.at(clock));
+    let base = match me.attribute {
+        Some(a) => sum(a),
+        None => n,
+    };
+    v * f * base
 }
 
 /// SEK → whole öre, rounding half away from zero.
