@@ -23,6 +23,8 @@ if [ ! -x "$bin" ]; then
 fi
 out=${1:-$(mktemp -d /tmp/rehabsim-browser.XXXXXX)}
 mkdir -p "$out"
+# file:// URLs need an absolute path: file://target/x.html names a host called "target".
+out=$(cd "$out" && pwd)
 fail=0
 
 # One headless Chromium call; a fresh profile each time so no state leaks between runs.
