@@ -2,7 +2,8 @@
 //!
 //! * `bare_loop`: the reference for the "within 2.5× of a bare loop" target — a struct of
 //!   arrays cohort where each person-month draws one Philox block with the engine's own
-//!   streams, looks up a cumulative row by state and adds a cost row.
+//!   streams, looks up a cumulative row by state and adds a cost row; once with one scalar
+//!   block per person-month, once with the chunk-batched generator the engine uses.
 //! * `step`: person-months of the real engine (default scenario, one replication, one
 //!   thread), throughput in person-months summed over arms (as `rehabsim run` reports).
 //! * `run`: a whole default-scenario run (1 replication) at 10^4, 10^5, 10^6 persons.
@@ -42,6 +43,7 @@ fn person_months(sc: &Scenario) -> u64 {
 }
 
 const STATES: usize = 9;
+const CHUNK: usize = engine::CHUNK;
 const LINES: usize = 4;
 
 fn bare_loop(c: &mut Criterion) {
@@ -78,6 +80,34 @@ fn bare_loop(c: &mut Criterion) {
                     }
                     for (a, x) in ledger.iter_mut().zip(&cost[*st as usize]) {
                         *a += x;
+                    }
+                }
+            }
+            black_box((ledger, state))
+        })
+    });
+    // The same loop drawing each month's blocks a chunk at a time with the batched
+    // generator the engine uses (`Streams::blocks_into`, AVX2 where available): the
+    // stricter reference, since the engine gets its numbers this way.
+    g.bench_function("philox_batched_row_cost", |b| {
+        b.iter(|| {
+            let mut state: Vec<u8> = (0..persons).map(|i| (i % STATES) as u8).collect();
+            let mut ledger = [0i64; LINES];
+            let mut blocks = vec![[0u32; 4]; CHUNK];
+            for t in 0..months {
+                for (k, chunk) in state.chunks_mut(CHUNK).enumerate() {
+                    let blocks = &mut blocks[..chunk.len()];
+                    streams.blocks_into((k * CHUNK) as u32, t, Purpose::Month, blocks);
+                    for (st, blk) in chunk.iter_mut().zip(blocks.iter()) {
+                        let s = *st as usize;
+                        let u = unit(blk[0]);
+                        let row = &cum[s];
+                        if u < row[STATES - 1] {
+                            *st = row.iter().position(|&c| u < c).unwrap_or(s) as u8;
+                        }
+                        for (a, x) in ledger.iter_mut().zip(&cost[*st as usize]) {
+                            *a += x;
+                        }
                     }
                 }
             }
