@@ -144,12 +144,16 @@ fn sheet_checks(sc: &Scenario, m: &RunOutput, c: &RunOutput) -> Vec<Check> {
     out
 }
 
-/// Quantities where microsimulation and cohort mode disagree by more than chance suggests:
-/// in tests/data/mechanics.toml the counterfactual's `no_income` occupancy at point 14 is
-/// 4.6 SE off at 100 replications and 3.9 SE off at 800 (a relative gap of about 1 %),
-/// so one of the two engines probably treats a rare combination (a hand-over gap that
-/// meets the zero-income rule or retirement in the same step) differently. Not yet found;
-/// tracked here until it is, with a bound that still fails if the gap grows.
+/// Quantities where this test's fixed seed (31, 100 replications) sits further from cohort
+/// mode than the per-quantity bound: the counterfactual's `no_income` occupancy at point 14
+/// of tests/data/mechanics.toml, 4.6 SE low at 100 replications (64.40 against 67.43) and
+/// 4.5 SE low at 800. More replications of the same seed close it (4 000: 67.38, 0.5 SE),
+/// and 2 × 24 000 replications under independent seeds (1–12 and 101–112, 2 000 each,
+/// batch-means SEs) give largest |t| of 4.9 and 3.9 over 198 quantities (about 10 % and
+/// 50 % family-wise events with 11-df t-values) at different quantities — so this is most
+/// likely a run of low draws in seed 31's first replications, not a difference between
+/// the engines. Kept visible (not hidden by another seed) with a bound that still fails if
+/// the gap grows.
 const KNOWN_GAP: [&str; 1] = ["usual: point 14, no_income"];
 const KNOWN_GAP_Z: f64 = 6.0;
 
