@@ -47,7 +47,7 @@ use rayon::prelude::*;
 use crate::cohort::{ATTR_SCALE, Cohort, MAX_AGE_MONTHS};
 use crate::dist::Dist;
 use crate::engine::{RepResult, outcome_months};
-use crate::ledger::{ArmRep, Layout, to_ore};
+use crate::ledger::{ArmRep, Layout};
 use crate::model::*;
 use crate::{Error, RunOptions, RunOutput, Scenario};
 
@@ -1150,21 +1150,8 @@ impl GapLaw {
 
 impl<'a> Arm<'a> {
     fn new(m: &'a Model, cfg: &'a ArmCfg) -> Arm<'a> {
-        let mut rules_by_state = vec![Vec::new(); m.states.len()];
-        for (r, rule) in m.rules.iter().enumerate() {
-            rules_by_state[rule.from].push(r);
-        }
-        let (in_prog_mult, drop_p) = match &m.arm.programme {
-            Some(p) => (
-                p.effect
-                    * p.organisation
-                        .as_ref()
-                        .map_or(1.0, |o| o.success_multiplier)
-                    * p.location.success_multiplier,
-                -(-p.dropout * p.location.dropout_multiplier).exp_m1(),
-            ),
-            None => (1.0, 0.0),
-        };
+        let rules_by_state = m.rules_by_state();
+        let (in_prog_mult, drop_p) = m.programme_rates();
         let mut clock_breaks = Vec::new();
         let mut age_breaks = Vec::new();
         for tr in &m.transitions {
@@ -2040,8 +2027,8 @@ impl Walk<'_> {
     }
 }
 
-/// Post the expected tallies to an [`ArmRep`] (engine: `ArmRep::record_point` and
-/// `record_step`, with expected instead of whole counts).
+/// Post the expected tallies to an [`ArmRep`] with the engine's `ArmRep::post_point` and
+/// `record_step`, given expected instead of whole counts.
 fn finish(m: &Model, arm: &Arm, acc: &Acc, women: f64, batches: &[(u32, f64)]) -> ArmRep {
     let layout = &arm.layout;
     let h = m.horizon as usize;
@@ -2049,45 +2036,21 @@ fn finish(m: &Model, arm: &Arm, acc: &Acc, women: f64, batches: &[(u32, f64)]) -
     let months = outcome_months(m);
     let mut rep = ArmRep::new(m, layout, months.len());
     let sex_share = [women, 1.0 - women];
-    // Lowest clock of every amount band (the engine's `Layout::band_clock`).
-    let max_clock = arm
-        .cfg
-        .caps
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(0)
-        .saturating_add(1);
-    let mut band_lo = vec![vec![0.0f64; layout.bands]; s_n];
-    for (s, lo) in band_lo.iter_mut().enumerate() {
-        for c in (0..=max_clock).rev() {
-            let (_, band, _, _) = layout.decode(layout.cell(s, c, 0, 0));
-            lo[band] = f64::from(c);
-        }
-    }
     let n_sum = acc.n_sum;
-    let mut counts = vec![0.0f64; layout.cells];
-    let mut sums = vec![0.0f64; layout.cells * n_sum];
+    let half = acc.half_cells;
     for p in 0..=h {
-        for c in 0..acc.half_cells {
-            let x = acc.mass[p * acc.half_cells + c];
-            for sex in 0..2 {
-                counts[c * 2 + sex] = x * sex_share[sex];
-                for slot in 0..n_sum {
-                    sums[(c * 2 + sex) * n_sum + slot] =
-                        acc.sums[(p * acc.half_cells + c) * n_sum + slot] * sex_share[sex];
-                }
-            }
-        }
-        post_point(&mut rep, m, layout, &band_lo, p, &counts, &sums);
+        // Ledger cell `c * 2 + sex` holds the sex's share of half-cell `c`.
+        rep.post_point(
+            m,
+            layout,
+            p,
+            |cell| acc.mass[p * half + cell / 2] * sex_share[cell % 2],
+            |cell, slot| acc.sums[(p * half + cell / 2) * n_sum + slot] * sex_share[cell % 2],
+        );
         if p < h {
-            let mut moves = vec![0.0f64; s_n * s_n * 2];
-            for ft in 0..s_n * s_n {
-                for sex in 0..2 {
-                    moves[ft * 2 + sex] = acc.moves[p * s_n * s_n + ft] * sex_share[sex];
-                }
-            }
-            post_step(&mut rep, m, p, &moves);
+            rep.record_step(m, p, |k| {
+                acc.moves[p * s_n * s_n + k / 2] * sex_share[k % 2]
+            });
         }
     }
     for k in 0..months.len() {
@@ -2111,111 +2074,6 @@ fn finish(m: &Model, arm: &Arm, acc: &Acc, women: f64, batches: &[(u32, f64)]) -
         .sum();
     rep.clamped = acc.clamped.round() as u64;
     rep
-}
-
-/// `ArmRep::record_point` for expected counts: `counts[cell]` persons and
-/// `sums[cell * slots + slot]` attribute sums per ledger cell.
-fn post_point(
-    rep: &mut ArmRep,
-    m: &Model,
-    l: &Layout,
-    band_lo: &[Vec<f64>],
-    p: usize,
-    counts: &[f64],
-    sums: &[f64],
-) {
-    let s_n = m.states.len();
-    let n_sum = l.sum_attrs.len();
-    for cell in 0..l.cells {
-        let n = counts[cell];
-        if n == 0.0 {
-            continue;
-        }
-        let (s, _, phase, sex) = l.decode(cell);
-        rep.occupancy[(p * s_n + s) * 2 + sex] += n;
-        if phase == PHASE_IN as usize {
-            rep.in_programme[p * 2 + sex] += n;
-        }
-    }
-    let mut amount = vec![0.0f64; m.items.len()];
-    let mut per_line = vec![[0.0f64; 2]; m.lines.len()];
-    let mut meas = vec![[0.0f64; 2]; m.measures.len()];
-    for cell in 0..l.cells {
-        let n = counts[cell];
-        if n == 0.0 {
-            continue;
-        }
-        let (s, band, phase, sex) = l.decode(cell);
-        let clock = band_lo[s][band];
-        let sum = |a: usize| -> f64 {
-            l.sum_attrs
-                .iter()
-                .position(|&x| x == a)
-                .map_or(0.0, |slot| sums[cell * n_sum + slot])
-        };
-        crate::ledger::cell_values(m, s, clock, phase, n, &sum, &mut amount);
-        for (li, line) in m.lines.iter().enumerate() {
-            per_line[li][sex] += amount[line.item] * line.share;
-        }
-        for (k, me) in m.measures.iter().enumerate() {
-            meas[k][sex] += crate::ledger::measure_value(me, s, clock, n, &sum);
-        }
-    }
-    for (li, v) in per_line.iter().enumerate() {
-        for sex in 0..2 {
-            rep.point_flows[(p * rep.lines + li) * 2 + sex] = to_ore(v[sex]);
-        }
-    }
-    for (k, v) in meas.iter().enumerate() {
-        for sex in 0..2 {
-            rep.measures[(p * rep.measures_n + k) * 2 + sex] = v[sex];
-        }
-    }
-}
-
-/// `ArmRep::record_step` for expected moves `moves[(from * S + to) * 2 + sex]`.
-fn post_step(rep: &mut ArmRep, m: &Model, t: usize, moves: &[f64]) {
-    let s_n = m.states.len();
-    for (li, line) in m.lines.iter().enumerate() {
-        let it = &m.items[line.item];
-        if !it.active {
-            continue;
-        }
-        match &it.kind {
-            ItemKind::OnEnter { to, from, amount } => {
-                for sex in 0..2 {
-                    let n: f64 = (0..s_n)
-                        .filter(|&f| f != *to && from.as_ref().is_none_or(|mask| mask[f]))
-                        .map(|f| moves[(f * s_n + to) * 2 + sex])
-                        .sum();
-                    rep.step_flows[(t * rep.lines + li) * 2 + sex] =
-                        to_ore(n * amount * it.multiplier * line.share);
-                }
-            }
-            ItemKind::Budget { total, from, until } => {
-                if (t as u32) < *from || (t as u32) >= *until {
-                    continue;
-                }
-                let per_step = to_ore(total / f64::from(until - from) * it.multiplier * line.share);
-                let w = |sex: usize| -> f64 {
-                    if rep.in_programme[t * 2] + rep.in_programme[t * 2 + 1] > 0.0 {
-                        rep.in_programme[t * 2 + sex]
-                    } else {
-                        (0..s_n).map(|s| rep.occ(t, s, sex)).sum()
-                    }
-                };
-                let (wf, wm) = (w(0), w(1));
-                let women = if wf + wm <= 0.0 {
-                    per_step / 2
-                } else {
-                    (per_step as f64 * wf / (wf + wm)).round() as i64
-                };
-                rep.step_flows[(t * rep.lines + li) * 2] = women;
-                rep.step_flows[(t * rep.lines + li) * 2 + 1] = per_step - women;
-            }
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]

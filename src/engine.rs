@@ -713,21 +713,8 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
     let layout = crate::ledger::Layout::new(m);
     let age_risk = Cohort::age_risk_table(m);
     let (out_months, out_index) = outcome_index(m);
-    let mut rules_by_state = vec![Vec::new(); m.states.len()];
-    for (r, rule) in m.rules.iter().enumerate() {
-        rules_by_state[rule.from].push(r);
-    }
-    let (in_prog_mult, drop_p) = match &m.arm.programme {
-        Some(p) => (
-            p.effect
-                * p.organisation
-                    .as_ref()
-                    .map_or(1.0, |o| o.success_multiplier)
-                * p.location.success_multiplier,
-            -(-p.dropout * p.location.dropout_multiplier).exp_m1(),
-        ),
-        None => (1.0, 0.0),
-    };
+    let rules_by_state = m.rules_by_state();
+    let (in_prog_mult, drop_p) = m.programme_rates();
     let ctx = ArmCtx {
         m,
         cohort,
@@ -868,7 +855,7 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
         rep.person_steps += if t < h { hi as u64 } else { 0 };
         rep.record_point(m, &layout, t as usize, &tally);
         if t < h {
-            rep.record_step(m, t as usize, &transitions, &tally);
+            rep.record_step(m, t as usize, |k| f64::from(transitions[k]));
         }
     }
     rep

@@ -128,7 +128,8 @@ impl Layout {
         (state, band, phase, sex)
     }
 
-    fn band_clock(&self, state: usize, band: usize) -> Option<f64> {
+    /// The lowest clock of amount band `band` of `state`.
+    pub fn band_clock(&self, state: usize, band: usize) -> Option<f64> {
         self.band_lo[state].get(band).copied()
     }
 }
@@ -316,42 +317,59 @@ impl ArmRep {
 
     /// Post the state-based items of trace point `p` from its tally.
     pub fn record_point(&mut self, m: &Model, l: &Layout, p: usize, tally: &Tally) {
+        let n_sums = l.sum_attrs.len();
+        self.post_point(
+            m,
+            l,
+            p,
+            |cell| tally.count[cell] as f64,
+            |cell, slot| tally.sums[cell * n_sums + slot] as f64 / ATTR_SCALE,
+        );
+        self.outcomes_add(tally);
+    }
+
+    /// Post trace point `p` from `count(cell)` persons and the attribute sums
+    /// `sum(cell, slot)` (in attribute units) of every cell: occupancy, persons in the
+    /// programme, state-based items per line and sex, and outcome measures. Shared by the
+    /// microsimulation (whole counts) and cohort mode (expected counts).
+    pub fn post_point(
+        &mut self,
+        m: &Model,
+        l: &Layout,
+        p: usize,
+        count: impl Fn(usize) -> f64,
+        sum: impl Fn(usize, usize) -> f64,
+    ) {
         let s_n = m.states.len();
         for cell in 0..l.cells {
-            let n = tally.count[cell];
-            if n == 0 {
+            let n = count(cell);
+            if n == 0.0 {
                 continue;
             }
             let (s, _, phase, sex) = l.decode(cell);
-            self.occupancy[(p * s_n + s) * 2 + sex] += n as f64;
+            self.occupancy[(p * s_n + s) * 2 + sex] += n;
             if phase == PHASE_IN as usize {
-                self.in_programme[p * 2 + sex] += n as f64;
+                self.in_programme[p * 2 + sex] += n;
             }
         }
-        self.outcomes_add(tally);
         // Amount of every item in every cell (SEK), then per line and sex.
-        let n_items = m.items.len();
-        let mut amount = vec![0.0f64; n_items];
+        let mut amount = vec![0.0f64; m.items.len()];
         let mut per_line = vec![[0.0f64; 2]; m.lines.len()];
         let mut meas = vec![[0.0f64; 2]; m.measures.len()];
         for cell in 0..l.cells {
-            let n = tally.count[cell];
-            if n == 0 {
+            let n = count(cell);
+            if n == 0.0 {
                 continue;
             }
             let (s, band, phase, sex) = l.decode(cell);
             let clock = l.band_clock(s, band).unwrap_or(0.0);
-            let sum = |a: usize| -> f64 {
-                l.slot_of[a].map_or(0.0, |slot| {
-                    tally.sums[cell * l.sum_attrs.len() + slot] as f64 / ATTR_SCALE
-                })
-            };
-            cell_values(m, s, clock, phase, n as f64, &sum, &mut amount);
+            let attr_sum = |a: usize| -> f64 { l.slot_of[a].map_or(0.0, |slot| sum(cell, slot)) };
+            cell_values(m, s, clock, phase, n, &attr_sum, &mut amount);
             for (li, line) in m.lines.iter().enumerate() {
                 per_line[li][sex] += amount[line.item] * line.share;
             }
             for (k, me) in m.measures.iter().enumerate() {
-                meas[k][sex] += measure_value(me, s, clock, n as f64, &sum);
+                meas[k][sex] += measure_value(me, s, clock, n, &attr_sum);
             }
         }
         for (li, v) in per_line.iter().enumerate() {
@@ -380,7 +398,9 @@ impl ArmRep {
     }
 
     /// Post the step-level items of step `t`: one-offs on transitions and budgets.
-    pub fn record_step(&mut self, m: &Model, t: usize, transitions: &[u32], tally: &Tally) {
+    /// `moves(k)` is the number of moves `k = (from * S + to) * 2 + sex` in the step (whole
+    /// in the microsimulation, expected in cohort mode).
+    pub fn record_step(&mut self, m: &Model, t: usize, moves: impl Fn(usize) -> f64) {
         let s_n = m.states.len();
         for (li, line) in m.lines.iter().enumerate() {
             let it = &m.items[line.item];
@@ -390,12 +410,12 @@ impl ArmRep {
             match &it.kind {
                 ItemKind::OnEnter { to, from, amount } => {
                     for sex in 0..2 {
-                        let n: u64 = (0..s_n)
+                        let n: f64 = (0..s_n)
                             .filter(|&f| f != *to && from.as_ref().is_none_or(|mask| mask[f]))
-                            .map(|f| u64::from(transitions[(f * s_n + to) * 2 + sex]))
+                            .map(|f| moves((f * s_n + to) * 2 + sex))
                             .sum();
                         self.step_flows[(t * self.lines + li) * 2 + sex] =
-                            to_ore(n as f64 * amount * it.multiplier * line.share);
+                            to_ore(n * amount * it.multiplier * line.share);
                     }
                 }
                 ItemKind::Budget { total, from, until } => {
@@ -425,7 +445,6 @@ impl ArmRep {
                 _ => {}
             }
         }
-        let _ = tally;
     }
 }
 

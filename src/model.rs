@@ -423,6 +423,32 @@ impl Model {
     pub fn months_per_step(&self) -> u32 {
         12 / self.steps_per_year
     }
+
+    /// Indices into `rules` of the forced-transition rules of every state, in file order.
+    pub fn rules_by_state(&self) -> Vec<Vec<usize>> {
+        let mut by_state = vec![Vec::new(); self.states.len()];
+        for (r, rule) in self.rules.iter().enumerate() {
+            by_state[rule.from].push(r);
+        }
+        by_state
+    }
+
+    /// The arm's programme as rates per step: the hazard ratio on success moves while in
+    /// it (effect × its organisation's × its location's multiplier) and the probability of
+    /// dropping out; `(1, 0)` without a programme.
+    pub fn programme_rates(&self) -> (f64, f64) {
+        match &self.arm.programme {
+            Some(p) => (
+                p.effect
+                    * p.organisation
+                        .as_ref()
+                        .map_or(1.0, |o| o.success_multiplier)
+                    * p.location.success_multiplier,
+                -(-p.dropout * p.location.dropout_multiplier).exp_m1(),
+            ),
+            None => (1.0, 0.0),
+        }
+    }
     pub fn state_index(&self, id: &str) -> Option<usize> {
         self.states.iter().position(|s| s.id == id)
     }
