@@ -58,6 +58,16 @@ struct RowDest {
 
 const NO_ATTR: u8 = u8::MAX;
 
+/// Persons whose month blocks are generated at a time: small enough that the blocks stay
+/// in L1 between the generator and the person step.
+const SUB: usize = 256;
+
+// Per-state facts of the person pass, one byte per state.
+const S_ABSORBING: u8 = 1;
+const S_RULES: u8 = 2;
+/// Eligible for the arm's programme.
+const S_ELIGIBLE: u8 = 4;
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Row {
     start: u32,
@@ -241,10 +251,12 @@ struct ArmCtx<'a> {
     tally_layout: &'a crate::ledger::Layout,
     /// The cohort's columns of the attributes the tally sums, in `sum_attrs` order.
     sum_cols: Vec<&'a [i64]>,
-    /// States with forced-transition rules (most states have none).
-    has_rules: Vec<bool>,
-    absorbing: Vec<bool>,
+    /// `S_*` flags by state.
+    sflags: Vec<u8>,
     rules_by_state: Vec<Vec<usize>>,
+    /// `age_off[i] + t * mps` (wrapping) is person `i`'s age in months at step `t`: the
+    /// age at entry minus the entry step, folded once so the step reads one column.
+    age_off: Vec<u32>,
     mps: u32,
     retire_months: usize,
     exit: u8,
@@ -253,11 +265,13 @@ struct ArmCtx<'a> {
     /// Hazard ratio on success moves of the arm's own organisation (everyone else).
     system_mult: f64,
     drop_p: f64,
-    outcome_index: Vec<u8>,
+    /// The programme's `retention_per_step` (1 without a programme).
+    retention: f32,
     income_attr: Option<usize>,
 }
 
-/// What a chunk of persons contributes to one step.
+/// What a chunk of persons contributes to one step. One per chunk, kept across steps and
+/// cleared after each merge, so the monthly pass allocates nothing.
 struct ChunkOut {
     cells: ChunkTally,
     outcomes: OutcomeTally,
@@ -265,6 +279,28 @@ struct ChunkOut {
     in_prog_delta: i64,
     transitions: Vec<u32>,
     clamped: u64,
+}
+
+impl ChunkOut {
+    fn new(m: &Model, layout: &crate::ledger::Layout, checkpoints: usize) -> ChunkOut {
+        ChunkOut {
+            cells: ChunkTally::new(layout),
+            outcomes: OutcomeTally::new(layout, checkpoints),
+            referrals: Vec::new(),
+            in_prog_delta: 0,
+            transitions: vec![0; m.states.len() * m.states.len() * 2],
+            clamped: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.cells.clear();
+        self.outcomes.clear();
+        self.referrals.clear();
+        self.in_prog_delta = 0;
+        self.transitions.fill(0);
+        self.clamped = 0;
+    }
 }
 
 impl ArmCtx<'_> {
@@ -382,7 +418,7 @@ impl ArmCtx<'_> {
         moved: &mut bool,
         first: bool,
     ) -> bool {
-        if self.rules_by_state[ps.state as usize].is_empty() {
+        if self.sflags[ps.state as usize] & S_RULES == 0 {
             return false;
         }
         let m = self.m;
@@ -444,8 +480,57 @@ impl ArmCtx<'_> {
         self.streams.block(i as u32, t, Purpose::MonthDetail)[LANE_RULE]
     }
 
-    /// Steps 4–8 for one person in step `t`.
     #[inline(always)]
+    fn age_months(&self, i: usize, t: u32) -> usize {
+        self.age_off[i].wrapping_add(t.wrapping_mul(self.mps)) as usize
+    }
+
+    /// Whether step `t` of person `i` changes nothing but the clock and the decay of the
+    /// after-effect: no retirement, rule, gap, programme month, move or referral. A pure
+    /// test on the same numbers [`ArmCtx::step_person`] uses, so that taking the short
+    /// path for these persons (about 19 in 20 person-months) cannot change a result;
+    /// `tests` run every scenario both ways and compare the outputs.
+    #[inline(always)]
+    fn quiet(&self, i: usize, ps: &PersonState, t: u32, tables: &Tables, blk: &[u32; 4]) -> bool {
+        let flags = self.sflags[ps.state as usize];
+        if flags & S_RULES != 0 || ps.gap_left > 0 || ps.phase == PHASE_IN {
+            return false;
+        }
+        let age_months = self.age_months(i, t);
+        if age_months + self.mps as usize >= self.retire_months {
+            return false;
+        }
+        let row = tables.row(ps.state as usize, ps.clock, age_months);
+        if row.has_attr {
+            return false;
+        }
+        let mult = if row.lam_s > 0.0 {
+            self.success_multiplier(i, ps, age_months)
+        } else {
+            1.0
+        };
+        // Both modes move nobody when the draw is at or above the row's total (a hazard
+        // total bounds the probability of leaving; a probability row above 1 always
+        // catches the draw and is clamped on the full path).
+        if unit(blk[LANE_TRANSITION]) < mult * row.lam_s + row.lam_o {
+            return false;
+        }
+        !(ps.phase == PHASE_NONE && flags & S_ELIGIBLE != 0 && self.referred(t, blk))
+    }
+
+    /// The referral draw for step `t + 1` of a person not in or waiting for the programme.
+    #[inline(always)]
+    fn referred(&self, t: u32, blk: &[u32; 4]) -> bool {
+        self.m.arm.programme.as_ref().is_some_and(|p| {
+            let next = t + 1;
+            next >= p.referral_from
+                && next < p.referral_until
+                && unit(blk[LANE_REFERRAL]) < p.referral
+        })
+    }
+
+    /// Steps 4–8 for one person in step `t`.
+    #[inline(never)]
     fn step_person(
         &self,
         i: usize,
@@ -457,7 +542,7 @@ impl ArmCtx<'_> {
     ) {
         let m = self.m;
         let c = self.cohort;
-        let age_months = c.age0[i] as usize + ((t - c.entry[i]) * self.mps) as usize;
+        let age_months = self.age_months(i, t);
         let mut moved = false;
         let mut decided = false;
 
@@ -468,9 +553,7 @@ impl ArmCtx<'_> {
             ps.gap_left = 0;
             return;
         }
-        if self.has_rules[ps.state as usize]
-            && self.apply_rules(i, ps, t, &blk, out, &mut moved, true)
-        {
+        if self.apply_rules(i, ps, t, &blk, out, &mut moved, true) {
             decided = true;
         }
 
@@ -560,9 +643,7 @@ impl ArmCtx<'_> {
                         out,
                         &mut moved,
                     );
-                    if self.has_rules[ps.state as usize] {
-                        self.apply_rules(i, ps, t, &blk, out, &mut moved, false);
-                    }
+                    self.apply_rules(i, ps, t, &blk, out, &mut moved, false);
                 }
             }
         }
@@ -628,41 +709,123 @@ impl ArmCtx<'_> {
         if !moved {
             ps.clock = ps.clock.saturating_add(1);
         }
-        if let Some(p) = &m.arm.programme {
-            let next = t + 1;
-            if ps.phase == PHASE_NONE
-                && p.eligible[ps.state as usize]
-                && next >= p.referral_from
-                && next < p.referral_until
-                && unit(blk[LANE_REFERRAL]) < p.referral
-            {
-                ps.phase = PHASE_WAITING;
-                ps.prog = next.min(u32::from(u16::MAX)) as u16;
-                out.referrals.push((i as u32, ps.prog));
+        if ps.phase == PHASE_NONE
+            && self.sflags[ps.state as usize] & S_ELIGIBLE != 0
+            && self.referred(t, &blk)
+        {
+            ps.phase = PHASE_WAITING;
+            ps.prog = (t + 1).min(u32::from(u16::MAX)) as u16;
+            out.referrals.push((i as u32, ps.prog));
+        }
+    }
+
+    /// The person pass of one chunk (persons `base ..`) in step `t`: tally trace point
+    /// `t`, then, before the horizon, steps 4–8 of every person still in the model.
+    /// `checkpoints` are the persons at an outcome checkpoint at `t`: `(k, lo, hi)` with
+    /// `lo..hi` the persons `k`-th checkpoint's months after their entry.
+    #[allow(clippy::too_many_arguments)]
+    fn pass_chunk(
+        &self,
+        t: u32,
+        h: u32,
+        base: usize,
+        chunk: &mut [PersonState],
+        tables: &Tables,
+        checkpoints: &[(usize, usize, usize)],
+        fast: bool,
+        out: &mut ChunkOut,
+    ) {
+        // A few hundred persons at a time, so that their states, attributes and month
+        // blocks stay in L1 from the tally through the step.
+        let mut blocks = [[0u32; 4]; SUB];
+        for (g, group) in chunk.chunks_mut(SUB).enumerate() {
+            let first = base + g * SUB;
+            self.tally_group(first, group, checkpoints, out);
+            if t >= h {
+                continue;
+            }
+            // The same numbers as one `streams.block(i, t, Month)` per person, computed
+            // lane-parallel.
+            let blocks = &mut blocks[..group.len()];
+            self.streams
+                .blocks_into(first as u32, t, Purpose::Month, blocks);
+            for (j, (ps, blk)) in group.iter_mut().zip(blocks.iter()).enumerate() {
+                if self.sflags[ps.state as usize] & S_ABSORBING != 0 {
+                    continue;
+                }
+                let i = first + j;
+                if fast && self.quiet(i, ps, t, tables, blk) {
+                    if ps.phase == PHASE_AFTER {
+                        ps.excess *= self.retention;
+                    }
+                    ps.clock = ps.clock.saturating_add(1);
+                } else {
+                    self.step_person(i, ps, t, tables, *blk, out);
+                }
             }
         }
     }
 
-    /// Count person `i` at trace point `t` in their cell, and in the outcomes at
-    /// checkpoints.
-    #[inline]
-    fn tally_person(&self, i: usize, ps: &PersonState, t: u32, out: &mut ChunkOut) {
-        let c = self.cohort;
-        let sex = c.sex[i] as usize;
-        let s = ps.state as usize;
-        let cell = self.tally_layout.cell(s, ps.clock, ps.phase, sex);
-        out.cells.add(cell, &self.sum_cols, i);
-        let since = (t - c.entry[i]) as usize;
-        if let Some(&k) = self.outcome_index.get(since)
-            && k != u8::MAX
-        {
-            out.outcomes.add(k as usize, s, sex, ps.phase >= PHASE_IN);
+    /// Trace point `t` of persons `first ..`: their cells, and the outcomes of those at a
+    /// checkpoint.
+    fn tally_group(
+        &self,
+        first: usize,
+        group: &[PersonState],
+        checkpoints: &[(usize, usize, usize)],
+        out: &mut ChunkOut,
+    ) {
+        match *self.sum_cols.as_slice() {
+            [] => self.tally_cells::<0>(first, group, out),
+            [_] => self.tally_cells::<1>(first, group, out),
+            [_, _] => self.tally_cells::<2>(first, group, out),
+            [_, _, _] => self.tally_cells::<3>(first, group, out),
+            [_, _, _, _] => self.tally_cells::<4>(first, group, out),
+            _ => {
+                for (j, ps) in group.iter().enumerate() {
+                    let i = first + j;
+                    let cell = self.tally_layout.cell(
+                        ps.state as usize,
+                        ps.clock,
+                        ps.phase,
+                        self.cohort.sex[i] as usize,
+                    );
+                    out.cells.add(cell, &self.sum_cols, i);
+                }
+            }
+        }
+        let end = first + group.len();
+        for &(k, lo, hi) in checkpoints {
+            for i in lo.max(first)..hi.min(end) {
+                let ps = &group[i - first];
+                out.outcomes.add(
+                    k,
+                    ps.state as usize,
+                    self.cohort.sex[i] as usize,
+                    ps.phase >= PHASE_IN,
+                );
+            }
+        }
+    }
+
+    /// Count persons `base ..` in their cells, for a layout with `N` summed attributes.
+    #[inline(always)]
+    fn tally_cells<const N: usize>(&self, base: usize, chunk: &[PersonState], out: &mut ChunkOut) {
+        let n = chunk.len();
+        let sex = &self.cohort.sex[base..base + n];
+        let cols: [&[i64]; N] = std::array::from_fn(|k| &self.sum_cols[k][base..base + n]);
+        for (j, (ps, &sx)) in chunk.iter().zip(sex).enumerate() {
+            let cell = self
+                .tally_layout
+                .cell(ps.state as usize, ps.clock, ps.phase, sx as usize);
+            out.cells
+                .add_n::<N>(cell, std::array::from_fn(|k| cols[k][j]));
         }
     }
 }
 
 /// Everything one replication produced, per arm.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RepResult {
     pub replication: u32,
     pub arms: Vec<ArmRep>,
@@ -671,12 +834,25 @@ pub struct RepResult {
 /// Run one replication of every arm on the same cohort with common random numbers.
 /// `models[k]` is arm k; all share the population (the cohort is drawn from `models[0]`).
 pub fn run_replication(models: &[Model], replication: u32, parallel_persons: bool) -> RepResult {
+    run_replication_paths(models, replication, parallel_persons, true)
+}
+
+/// [`run_replication`] with the short path for quiet person-steps switched on or off
+/// (off: every person-step takes the full path). The results must be equal; a test holds
+/// the engine to it.
+#[doc(hidden)]
+pub fn run_replication_paths(
+    models: &[Model],
+    replication: u32,
+    parallel_persons: bool,
+    fast: bool,
+) -> RepResult {
     let base = &models[0];
     let streams = Streams::new(base.seed, replication);
     let cohort = Cohort::draw(base, &streams);
     let mut arms: Vec<ArmRep> = models
         .iter()
-        .map(|m| run_arm(m, &cohort, streams, parallel_persons))
+        .map(|m| run_arm(m, &cohort, streams, parallel_persons, fast))
         .collect();
     crate::ledger::apply_displacement(models, &mut arms);
     RepResult { replication, arms }
@@ -707,7 +883,13 @@ pub fn outcome_months(m: &Model) -> Vec<u32> {
     outcome_index(m).0
 }
 
-fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool) -> ArmRep {
+fn run_arm(
+    m: &Model,
+    cohort: &Cohort,
+    streams: Streams,
+    parallel_persons: bool,
+    fast: bool,
+) -> ArmRep {
     let h = m.horizon;
     let n = cohort.len();
     let layout = crate::ledger::Layout::new(m);
@@ -715,6 +897,22 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
     let (out_months, out_index) = outcome_index(m);
     let rules_by_state = m.rules_by_state();
     let (in_prog_mult, drop_p) = m.programme_rates();
+    let mps = m.months_per_step();
+    let sflags = (0..m.states.len())
+        .map(|s| {
+            let mut f = 0;
+            if m.states[s].absorbing {
+                f |= S_ABSORBING;
+            }
+            if !rules_by_state[s].is_empty() {
+                f |= S_RULES;
+            }
+            if m.arm.programme.as_ref().is_some_and(|p| p.eligible[s]) {
+                f |= S_ELIGIBLE;
+            }
+            f
+        })
+        .collect();
     let ctx = ArmCtx {
         m,
         cohort,
@@ -726,16 +924,25 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
             .iter()
             .map(|&a| cohort.attr_fx[a].as_slice())
             .collect(),
-        has_rules: rules_by_state.iter().map(|r| !r.is_empty()).collect(),
-        absorbing: m.states.iter().map(|s| s.absorbing).collect(),
+        sflags,
         rules_by_state,
-        mps: m.months_per_step(),
+        age_off: cohort
+            .age0
+            .iter()
+            .zip(&cohort.entry)
+            .map(|(&a, &e)| u32::from(a).wrapping_sub(e.wrapping_mul(mps)))
+            .collect(),
+        mps,
         retire_months: (m.population.retirement_age * 12.0).round() as usize,
         exit: m.population.exit_state as u8,
         in_prog_mult,
         system_mult: m.arm.organisation.success_multiplier,
         drop_p,
-        outcome_index: out_index,
+        retention: m
+            .arm
+            .programme
+            .as_ref()
+            .map_or(1.0, |p| p.retention_per_step as f32),
         income_attr: m.population.income_attribute,
     };
     let mut persons: Vec<PersonState> = (0..n)
@@ -760,6 +967,17 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
         .flatten()
         .any(|tr| tr.dests.iter().any(|d| d.step.is_some()));
     let mut tables = Tables::build(m, 0);
+    let mut outs: Vec<ChunkOut> = (0..n.div_ceil(CHUNK))
+        .map(|_| ChunkOut::new(m, &layout, out_months.len()))
+        .collect();
+    // Checkpoint `k` is `out_steps[k]` steps after entry (`out_index` inverted).
+    let out_steps: Vec<(usize, u32)> = out_index
+        .iter()
+        .enumerate()
+        .filter(|&(_, &k)| k != u8::MAX)
+        .map(|(since, &k)| (k as usize, since as u32))
+        .collect();
+    let mut checkpoints: Vec<(usize, usize, usize)> = Vec::new();
 
     for t in 0..=h {
         // 1. Intake and referral at entry.
@@ -810,47 +1028,49 @@ fn run_arm(m: &Model, cohort: &Cohort, streams: Streams, parallel_persons: bool)
             tables = Tables::build(m, t);
         }
 
-        // 3–8. The person pass, in fixed chunks.
-        let active = &mut persons[..hi];
-        let work = |(k, chunk): (usize, &mut [PersonState])| {
-            let mut out = ChunkOut {
-                cells: ChunkTally::new(&layout),
-                outcomes: OutcomeTally::new(&layout, out_months.len()),
-                referrals: Vec::new(),
-                in_prog_delta: 0,
-                transitions: vec![0; m.states.len() * m.states.len() * 2],
-                clamped: 0,
-            };
-            let base = k * CHUNK;
-            // The month's blocks of the whole chunk at once (the same numbers as one
-            // `streams.block(i, t, Month)` per person, computed lane-parallel).
-            let mut blocks = vec![[0u32; 4]; if t < h { chunk.len() } else { 0 }];
-            streams.blocks_into(base as u32, t, Purpose::Month, &mut blocks);
-            for (j, ps) in chunk.iter_mut().enumerate() {
-                let i = base + j;
-                ctx.tally_person(i, ps, t, &mut out);
-                if t < h && !ctx.absorbing[ps.state as usize] {
-                    ctx.step_person(i, ps, t, &tables, blocks[j], &mut out);
+        // Persons at an outcome checkpoint: those who entered `since` steps ago, a
+        // contiguous range because the cohort is ordered by entry.
+        checkpoints.clear();
+        for &(k, since) in &out_steps {
+            if let Some(e) = t.checked_sub(since) {
+                let lo = cohort.entry.partition_point(|&x| x < e);
+                let hi = cohort.entry.partition_point(|&x| x <= e);
+                if lo < hi {
+                    checkpoints.push((k, lo, hi));
                 }
             }
-            out
+        }
+
+        // 3–8. The person pass, in fixed chunks.
+        let active = &mut persons[..hi];
+        let work = |((k, chunk), out): ((usize, &mut [PersonState]), &mut ChunkOut)| {
+            ctx.pass_chunk(t, h, k * CHUNK, chunk, &tables, &checkpoints, fast, out);
         };
-        let outs: Vec<ChunkOut> = if parallel_persons && active.len() > CHUNK {
-            active.par_chunks_mut(CHUNK).enumerate().map(work).collect()
+        if parallel_persons && active.len() > CHUNK {
+            active
+                .par_chunks_mut(CHUNK)
+                .enumerate()
+                .zip(outs.par_iter_mut())
+                .for_each(work);
         } else {
-            active.chunks_mut(CHUNK).enumerate().map(work).collect()
-        };
+            active
+                .chunks_mut(CHUNK)
+                .enumerate()
+                .zip(outs.iter_mut())
+                .for_each(work);
+        }
         let mut tally = Tally::new(&layout, out_months.len());
         let mut transitions = vec![0u32; m.states.len() * m.states.len() * 2];
-        for o in outs {
+        for o in &mut outs[..hi.div_ceil(CHUNK)] {
             tally.merge(&o.cells);
             tally.merge_outcomes(&o.outcomes);
-            queue.extend(o.referrals);
+            queue.extend(o.referrals.drain(..));
             in_prog += o.in_prog_delta;
             rep.clamped += o.clamped;
             for (a, b) in transitions.iter_mut().zip(&o.transitions) {
                 *a += b;
             }
+            o.clear();
         }
         rep.person_steps += if t < h { hi as u64 } else { 0 };
         rep.record_point(m, &layout, t as usize, &tally);

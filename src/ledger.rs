@@ -17,9 +17,10 @@ use crate::model::*;
 pub struct Layout {
     pub states: usize,
     pub bands: usize,
-    /// Amount band by state and clock: `band_of[state * band_stride + min(clock,
-    /// band_stride - 1)]`, each state's table padded with its last band.
-    band_of: Vec<u8>,
+    /// The cell of phase 0 and sex 0 by state and clock: `cell_base[state * band_stride +
+    /// min(clock, band_stride - 1)]`, each state's table padded with its last band (one
+    /// load per person and point in the hot loop instead of a band lookup and arithmetic).
+    cell_base: Vec<u32>,
     band_stride: usize,
     /// Lowest clock value of each band, by state.
     band_lo: Vec<Vec<f64>>,
@@ -72,11 +73,15 @@ impl Layout {
         }
         let bands = breaks.iter().map(|b| b.len() + 1).max().unwrap_or(1);
         let band_stride = band_of.iter().map(Vec::len).max().unwrap_or(1);
-        let band_of: Vec<u8> = band_of
+        let cell_base: Vec<u32> = band_of
             .iter()
-            .flat_map(|t: &Vec<u8>| {
+            .enumerate()
+            .flat_map(|(state, t): (usize, &Vec<u8>)| {
                 let last = t.last().copied().unwrap_or(0);
-                (0..band_stride).map(move |c| t.get(c).copied().unwrap_or(last))
+                (0..band_stride).map(move |c| {
+                    let band = usize::from(t.get(c).copied().unwrap_or(last));
+                    ((state * bands + band) * 8) as u32
+                })
             })
             .collect();
         let mut slot_of = vec![None; m.population.attributes.len()];
@@ -102,7 +107,7 @@ impl Layout {
         Layout {
             states: s_n,
             bands,
-            band_of,
+            cell_base,
             band_stride,
             band_lo,
             sum_attrs,
@@ -113,10 +118,10 @@ impl Layout {
 
     #[inline]
     pub fn cell(&self, state: usize, clock: u16, phase: u8, sex: usize) -> usize {
-        let band = self.band_of
-            [state * self.band_stride + (clock as usize).min(self.band_stride - 1)]
-            as usize;
-        ((state * self.bands + band) * 4 + phase as usize) * 2 + sex
+        self.cell_base[state * self.band_stride + (clock as usize).min(self.band_stride - 1)]
+            as usize
+            + phase as usize * 2
+            + sex
     }
 
     /// (state, band, phase, sex) of a cell.
@@ -214,6 +219,25 @@ impl ChunkTally {
             *acc += col[i];
         }
     }
+
+    /// [`ChunkTally::add`] for a layout with exactly `N` summed attributes, given their
+    /// values: the engine's hot loop is compiled once per small `N`, with the adds
+    /// unrolled.
+    #[inline(always)]
+    pub fn add_n<const N: usize>(&mut self, cell: usize, values: [i64; N]) {
+        debug_assert_eq!(N, self.n_sums);
+        self.count[cell] += 1;
+        let sums = &mut self.sums[cell * N..cell * N + N];
+        for k in 0..N {
+            sums[k] += values[k];
+        }
+    }
+
+    /// Back to zero, keeping the allocation (the engine reuses one per chunk).
+    pub fn clear(&mut self) {
+        self.count.fill(0);
+        self.sums.fill(0);
+    }
 }
 
 /// Outcome counts of one chunk at one trace point: `[checkpoint][state][sex]`.
@@ -240,6 +264,12 @@ impl OutcomeTally {
         if participant {
             self.outcomes_participants[idx] += 1;
         }
+    }
+
+    /// Back to zero, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.outcomes.fill(0);
+        self.outcomes_participants.fill(0);
     }
 }
 

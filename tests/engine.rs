@@ -183,3 +183,37 @@ fn splitting_persons_of_one_replication_across_threads_changes_nothing() {
         "persons",
     );
 }
+
+/// The engine takes a short path for person-steps that change nothing but the clock (no
+/// move, rule, gap, programme month or referral). It must decide exactly as the full path
+/// would: every shipped scenario, example and test scenario gives equal results both ways,
+/// to the last öre and count.
+#[test]
+fn the_short_path_for_quiet_person_steps_changes_nothing() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["scenarios", "scenarios/examples", "tests/data"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 12, "{files:?}");
+    for path in &files {
+        let sc = scenario::load(path).unwrap().compile().unwrap();
+        for rep in 0..3 {
+            let models = rehabsim::models_for(&sc, rep).unwrap();
+            let short = rehabsim::engine::run_replication_paths(&models, rep, false, true);
+            let full = rehabsim::engine::run_replication_paths(&models, rep, false, false);
+            assert!(short.arms.iter().all(|a| a.person_steps > 0));
+            assert!(
+                short == full,
+                "{}: replication {rep} differs between the short and the full path",
+                path.display()
+            );
+        }
+    }
+}
