@@ -270,9 +270,26 @@ struct ArmCtx<'a> {
     income_attr: Option<usize>,
 }
 
+/// What every chunk's pass needs to know about step `t` besides the persons.
+struct Pass {
+    /// Short path for quiet person-steps and the standing tally (else the reference: the
+    /// full step for everyone and a tally recounted person by person).
+    fast: bool,
+    /// The persons who enter at `t`.
+    entering: std::ops::Range<usize>,
+    /// The persons at an outcome checkpoint at `t`: `(k, lo, hi)`, persons `lo..hi` are
+    /// the `k`-th checkpoint's months after their entry.
+    checkpoints: Vec<(usize, usize, usize)>,
+}
+
 /// What a chunk of persons contributes to one step. One per chunk, kept across steps and
 /// cleared after each merge, so the monthly pass allocates nothing.
 struct ChunkOut {
+    /// The chunk's persons per cell now, kept across steps: persons join when they enter
+    /// and are shifted when they change cell, so the persons whose step changes nothing
+    /// (most) cost nothing in the tally.
+    standing: ChunkTally,
+    /// The cells at this step's trace point, merged into the step's tally.
     cells: ChunkTally,
     outcomes: OutcomeTally,
     referrals: Vec<(u32, u16)>,
@@ -284,6 +301,7 @@ struct ChunkOut {
 impl ChunkOut {
     fn new(m: &Model, layout: &crate::ledger::Layout, checkpoints: usize) -> ChunkOut {
         ChunkOut {
+            standing: ChunkTally::new(layout),
             cells: ChunkTally::new(layout),
             outcomes: OutcomeTally::new(layout, checkpoints),
             referrals: Vec::new(),
@@ -721,8 +739,6 @@ impl ArmCtx<'_> {
 
     /// The person pass of one chunk (persons `base ..`) in step `t`: tally trace point
     /// `t`, then, before the horizon, steps 4–8 of every person still in the model.
-    /// `checkpoints` are the persons at an outcome checkpoint at `t`: `(k, lo, hi)` with
-    /// `lo..hi` the persons `k`-th checkpoint's months after their entry.
     #[allow(clippy::too_many_arguments)]
     fn pass_chunk(
         &self,
@@ -731,16 +747,36 @@ impl ArmCtx<'_> {
         base: usize,
         chunk: &mut [PersonState],
         tables: &Tables,
-        checkpoints: &[(usize, usize, usize)],
-        fast: bool,
+        pass: &Pass,
         out: &mut ChunkOut,
     ) {
-        // A few hundred persons at a time, so that their states, attributes and month
-        // blocks stay in L1 from the tally through the step.
+        let end = base + chunk.len();
+        if pass.fast {
+            for i in pass.entering.start.max(base)..pass.entering.end.min(end) {
+                let cell = self.cell_of(i, &chunk[i - base]);
+                out.standing.add(cell, &self.sum_cols, i);
+            }
+            out.cells.copy_from(&out.standing);
+        }
+        // A few hundred persons at a time, so that their states and month blocks stay in
+        // L1 from the tally through the step.
         let mut blocks = [[0u32; 4]; SUB];
         for (g, group) in chunk.chunks_mut(SUB).enumerate() {
             let first = base + g * SUB;
-            self.tally_group(first, group, checkpoints, out);
+            if !pass.fast {
+                self.tally_group(first, group, out);
+            }
+            for &(k, lo, hi) in &pass.checkpoints {
+                for i in lo.max(first)..hi.min(first + group.len()) {
+                    let ps = &group[i - first];
+                    out.outcomes.add(
+                        k,
+                        ps.state as usize,
+                        self.cohort.sex[i] as usize,
+                        ps.phase >= PHASE_IN,
+                    );
+                }
+            }
             if t >= h {
                 continue;
             }
@@ -754,27 +790,46 @@ impl ArmCtx<'_> {
                     continue;
                 }
                 let i = first + j;
-                if fast && self.quiet(i, ps, t, tables, blk) {
+                if !pass.fast {
+                    self.step_person(i, ps, t, tables, *blk, out);
+                } else if self.quiet(i, ps, t, tables, blk) {
                     if ps.phase == PHASE_AFTER {
                         ps.excess *= self.retention;
                     }
-                    ps.clock = ps.clock.saturating_add(1);
+                    if self.tally_layout.band_edge(ps.state as usize, ps.clock) {
+                        let from = self.cell_of(i, ps);
+                        ps.clock = ps.clock.saturating_add(1);
+                        out.standing
+                            .shift(from, self.cell_of(i, ps), &self.sum_cols, i);
+                    } else {
+                        ps.clock = ps.clock.saturating_add(1);
+                    }
                 } else {
+                    let from = self.cell_of(i, ps);
                     self.step_person(i, ps, t, tables, *blk, out);
+                    let to = self.cell_of(i, ps);
+                    if to != from {
+                        out.standing.shift(from, to, &self.sum_cols, i);
+                    }
                 }
             }
         }
     }
 
-    /// Trace point `t` of persons `first ..`: their cells, and the outcomes of those at a
-    /// checkpoint.
-    fn tally_group(
-        &self,
-        first: usize,
-        group: &[PersonState],
-        checkpoints: &[(usize, usize, usize)],
-        out: &mut ChunkOut,
-    ) {
+    /// The tally cell of person `i` now.
+    #[inline(always)]
+    fn cell_of(&self, i: usize, ps: &PersonState) -> usize {
+        self.tally_layout.cell(
+            ps.state as usize,
+            ps.clock,
+            ps.phase,
+            self.cohort.sex[i] as usize,
+        )
+    }
+
+    /// The reference tally of trace point `t`: persons `first ..` counted one by one in
+    /// their cells (the standing tally must give the same counts and sums).
+    fn tally_group(&self, first: usize, group: &[PersonState], out: &mut ChunkOut) {
         match *self.sum_cols.as_slice() {
             [] => self.tally_cells::<0>(first, group, out),
             [_] => self.tally_cells::<1>(first, group, out),
@@ -784,26 +839,8 @@ impl ArmCtx<'_> {
             _ => {
                 for (j, ps) in group.iter().enumerate() {
                     let i = first + j;
-                    let cell = self.tally_layout.cell(
-                        ps.state as usize,
-                        ps.clock,
-                        ps.phase,
-                        self.cohort.sex[i] as usize,
-                    );
-                    out.cells.add(cell, &self.sum_cols, i);
+                    out.cells.add(self.cell_of(i, ps), &self.sum_cols, i);
                 }
-            }
-        }
-        let end = first + group.len();
-        for &(k, lo, hi) in checkpoints {
-            for i in lo.max(first)..hi.min(end) {
-                let ps = &group[i - first];
-                out.outcomes.add(
-                    k,
-                    ps.state as usize,
-                    self.cohort.sex[i] as usize,
-                    ps.phase >= PHASE_IN,
-                );
             }
         }
     }
@@ -977,7 +1014,11 @@ fn run_arm(
         .filter(|&(_, &k)| k != u8::MAX)
         .map(|(since, &k)| (k as usize, since as u32))
         .collect();
-    let mut checkpoints: Vec<(usize, usize, usize)> = Vec::new();
+    let mut pass = Pass {
+        fast,
+        entering: 0..0,
+        checkpoints: Vec::new(),
+    };
 
     for t in 0..=h {
         // 1. Intake and referral at entry.
@@ -1016,8 +1057,19 @@ fn run_arm(
                         break;
                     }
                     queue.pop_front();
+                    let from = ctx.cell_of(head as usize, ps);
                     ps.phase = PHASE_IN;
                     ps.prog = 0;
+                    // Persons who entered before `t` are in their chunk's standing tally.
+                    if fast && (head as usize) < lo {
+                        let to = ctx.cell_of(head as usize, ps);
+                        outs[head as usize / CHUNK].standing.shift(
+                            from,
+                            to,
+                            &ctx.sum_cols,
+                            head as usize,
+                        );
+                    }
                     in_prog += 1;
                     free -= 1;
                     rep.participants[cohort.sex[head as usize] as usize] += 1.0;
@@ -1030,13 +1082,14 @@ fn run_arm(
 
         // Persons at an outcome checkpoint: those who entered `since` steps ago, a
         // contiguous range because the cohort is ordered by entry.
-        checkpoints.clear();
+        pass.entering = lo..hi;
+        pass.checkpoints.clear();
         for &(k, since) in &out_steps {
             if let Some(e) = t.checked_sub(since) {
                 let lo = cohort.entry.partition_point(|&x| x < e);
                 let hi = cohort.entry.partition_point(|&x| x <= e);
                 if lo < hi {
-                    checkpoints.push((k, lo, hi));
+                    pass.checkpoints.push((k, lo, hi));
                 }
             }
         }
@@ -1044,7 +1097,7 @@ fn run_arm(
         // 3–8. The person pass, in fixed chunks.
         let active = &mut persons[..hi];
         let work = |((k, chunk), out): ((usize, &mut [PersonState]), &mut ChunkOut)| {
-            ctx.pass_chunk(t, h, k * CHUNK, chunk, &tables, &checkpoints, fast, out);
+            ctx.pass_chunk(t, h, k * CHUNK, chunk, &tables, &pass, out);
         };
         if parallel_persons && active.len() > CHUNK {
             active

@@ -21,6 +21,9 @@ pub struct Layout {
     /// min(clock, band_stride - 1)]`, each state's table padded with its last band (one
     /// load per person and point in the hot loop instead of a band lookup and arithmetic).
     cell_base: Vec<u32>,
+    /// `band_edge[i]`: the cell at `cell_base[i + 1]` differs (the clock's next step
+    /// enters a new amount band).
+    band_edge: Vec<bool>,
     band_stride: usize,
     /// Lowest clock value of each band, by state.
     band_lo: Vec<Vec<f64>>,
@@ -84,6 +87,9 @@ impl Layout {
                 })
             })
             .collect();
+        let band_edge = (0..cell_base.len())
+            .map(|k| (k + 1) % band_stride != 0 && cell_base[k] != cell_base[k + 1])
+            .collect();
         let mut slot_of = vec![None; m.population.attributes.len()];
         let mut sum_attrs = Vec::new();
         let mut want = |a: usize| {
@@ -108,6 +114,7 @@ impl Layout {
             states: s_n,
             bands,
             cell_base,
+            band_edge,
             band_stride,
             band_lo,
             sum_attrs,
@@ -122,6 +129,13 @@ impl Layout {
             as usize
             + phase as usize * 2
             + sex
+    }
+
+    /// Whether a person in `state` moves to another cell when the clock goes from `clock`
+    /// to `clock + 1` (state, phase and sex unchanged).
+    #[inline]
+    pub fn band_edge(&self, state: usize, clock: u16) -> bool {
+        self.band_edge[state * self.band_stride + (clock as usize).min(self.band_stride - 1)]
     }
 
     /// (state, band, phase, sex) of a cell.
@@ -233,10 +247,29 @@ impl ChunkTally {
         }
     }
 
+    /// Move person `i` from cell `from` to cell `to` (a standing tally, kept across
+    /// points, follows the persons who change cell instead of recounting everyone).
+    #[inline]
+    pub fn shift(&mut self, from: usize, to: usize, fx: &[&[i64]], i: usize) {
+        let n = self.n_sums;
+        self.count[from] -= 1;
+        self.count[to] += 1;
+        for (k, col) in fx.iter().enumerate() {
+            self.sums[from * n + k] -= col[i];
+            self.sums[to * n + k] += col[i];
+        }
+    }
+
     /// Back to zero, keeping the allocation (the engine reuses one per chunk).
     pub fn clear(&mut self) {
         self.count.fill(0);
         self.sums.fill(0);
+    }
+
+    /// Become a copy of `other` (same layout), keeping the allocation.
+    pub fn copy_from(&mut self, other: &ChunkTally) {
+        self.count.copy_from_slice(&other.count);
+        self.sums.copy_from_slice(&other.sums);
     }
 }
 
