@@ -93,6 +93,10 @@ struct Tables {
     age_band: Vec<u8>,
     /// Some hazard depends on age (else every age band is 0 and the lookup is skipped).
     by_age: bool,
+    /// Without age bands: `(lam_s, lam_o)` of the row at `clock_row`'s index, one load
+    /// for the short path's test; a row whose hazards depend on attributes has
+    /// `lam_o = ∞`, so the test always sends it to the full path.
+    quick: Vec<[f64; 2]>,
 }
 
 impl Tables {
@@ -218,7 +222,19 @@ impl Tables {
                     as u32
             }));
         }
+        let quick = clock_row
+            .iter()
+            .map(|&r| {
+                let row = &rows[r as usize];
+                if row.has_attr {
+                    [0.0, f64::INFINITY]
+                } else {
+                    [row.lam_s, row.lam_o]
+                }
+            })
+            .collect();
         Tables {
+            quick,
             rows,
             dests,
             clock_row,
@@ -518,11 +534,17 @@ impl ArmCtx<'_> {
         if age_months + self.mps as usize >= self.retire_months {
             return false;
         }
-        let row = tables.row(ps.state as usize, ps.clock, age_months);
-        if row.has_attr {
-            return false;
-        }
-        let mult = if row.lam_s > 0.0 {
+        let [lam_s, lam_o] = if tables.by_age {
+            let row = tables.row(ps.state as usize, ps.clock, age_months);
+            if row.has_attr {
+                return false;
+            }
+            [row.lam_s, row.lam_o]
+        } else {
+            tables.quick[ps.state as usize * tables.clock_stride
+                + (ps.clock as usize).min(tables.clock_stride - 1)]
+        };
+        let mult = if lam_s > 0.0 {
             self.success_multiplier(i, ps, age_months)
         } else {
             1.0
@@ -530,7 +552,7 @@ impl ArmCtx<'_> {
         // Both modes move nobody when the draw is at or above the row's total (a hazard
         // total bounds the probability of leaving; a probability row above 1 always
         // catches the draw and is clamped on the full path).
-        if unit(blk[LANE_TRANSITION]) < mult * row.lam_s + row.lam_o {
+        if unit(blk[LANE_TRANSITION]) < mult * lam_s + lam_o {
             return false;
         }
         !(ps.phase == PHASE_NONE && flags & S_ELIGIBLE != 0 && self.referred(t, blk))
