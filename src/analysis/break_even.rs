@@ -128,13 +128,90 @@ struct Point {
     years: Vec<f64>,
 }
 
-/// Run programme arm `arm` with its effect scaled by `s` in every replication of `base`
-/// and return, per replication, the difference of every row and the extra person-years.
-fn evaluate(scenario: &Scenario, base: &RunOutput, arm: usize, s: f64) -> Result<Point, Error> {
+/// Run programme arm `arm` with its effect scaled by each of `scales` in every
+/// replication of `base` and return, per scale and replication, the difference of every
+/// row and the extra person-years. A replication's models are compiled once for all the
+/// scales (with uncertain values that compile costs about as much as a run of the arm).
+fn evaluate(
+    scenario: &Scenario,
+    base: &RunOutput,
+    arm: usize,
+    scales: &[f64],
+) -> Result<Vec<Point>, Error> {
+    let runs: Vec<f64> = scales.iter().copied().filter(|&s| s != 1.0).collect();
+    let parallel_persons = base.reps.len() < rayon::current_num_threads();
     let cf = scenario.counterfactual;
     let rows = &base.evaluated.rows;
     let vals = &base.evaluated.valuations;
-    if s == 1.0 {
+    // Replication `k` (`rep`) of the arm with its effect scaled by `s`: the difference of
+    // every row and the extra person-years.
+    let run_scaled = |models: &[Model], k: usize, rep: &engine::RepResult, s: f64| {
+        let mut m = models[arm].clone();
+        scale_effect(&mut m, s);
+        let mut res =
+            engine::run_replication(std::slice::from_ref(&m), rep.replication, parallel_persons);
+        let mut arm_rep = res
+            .arms
+            .pop()
+            .ok_or_else(|| Error::Internal("a replication returned no arm".into()))?;
+        let pair = [models[cf].clone(), m];
+        if pair[0].accounting.displacement > 0.0 {
+            let mut reps = vec![rep.arms[cf].clone(), arm_rep];
+            ledger::apply_displacement(&pair, &mut reps);
+            arm_rep = reps.swap_remove(1);
+        }
+        let v = balance::value(&pair[1], &arm_rep, rows);
+        let c = &vals[cf][k];
+        let diff: Vec<f64> = (0..rows.len())
+            .map(|ri| v.total(ri, NET) - c.total(ri, NET))
+            .collect();
+        let years = success_years(&pair[1], &arm_rep) - success_years(&pair[0], &rep.arms[cf]);
+        Ok::<_, Error>((diff, years))
+    };
+    let per_rep: Vec<Result<Vec<(Vec<f64>, f64)>, Error>> = base
+        .reps
+        .par_iter()
+        .enumerate()
+        .map(|(k, rep)| {
+            let models = models_for(scenario, rep.replication)?;
+            runs.iter()
+                .map(|&s| run_scaled(&models, k, rep, s))
+                .collect()
+        })
+        .collect();
+    let mut at_scale: Vec<Point> = runs
+        .iter()
+        .map(|&s| Point {
+            scale: s,
+            diff: Vec::with_capacity(per_rep.len()),
+            years: Vec::with_capacity(per_rep.len()),
+        })
+        .collect();
+    for r in per_rep {
+        for (p, (d, y)) in at_scale.iter_mut().zip(r?) {
+            p.diff.push(d);
+            p.years.push(y);
+        }
+    }
+    let mut at_scale = at_scale.into_iter();
+    Ok(scales
+        .iter()
+        .map(|&s| {
+            if s == 1.0 {
+                the_run(scenario, base, arm)
+            } else {
+                at_scale.next().expect("one point per scale other than 1")
+            }
+        })
+        .collect())
+}
+
+/// The modelled programme (scale 1): the run itself.
+fn the_run(scenario: &Scenario, base: &RunOutput, arm: usize) -> Point {
+    let cf = scenario.counterfactual;
+    let rows = &base.evaluated.rows;
+    let vals = &base.evaluated.valuations;
+    {
         // The modelled programme: the run itself.
         let models = &scenario.arms;
         let diff = (0..base.reps.len())
@@ -151,57 +228,12 @@ fn evaluate(scenario: &Scenario, base: &RunOutput, arm: usize, s: f64) -> Result
                 success_years(&models[arm], &r.arms[arm]) - success_years(&models[cf], &r.arms[cf])
             })
             .collect();
-        return Ok(Point {
-            scale: s,
+        Point {
+            scale: 1.0,
             diff,
             years,
-        });
+        }
     }
-    let parallel_persons = base.reps.len() < rayon::current_num_threads();
-    let per_rep: Vec<Result<(Vec<f64>, f64), Error>> = base
-        .reps
-        .par_iter()
-        .enumerate()
-        .map(|(k, rep)| {
-            let models = models_for(scenario, rep.replication)?;
-            let mut m = models[arm].clone();
-            scale_effect(&mut m, s);
-            let mut res = engine::run_replication(
-                std::slice::from_ref(&m),
-                rep.replication,
-                parallel_persons,
-            );
-            let mut arm_rep = res
-                .arms
-                .pop()
-                .ok_or_else(|| Error::Internal("a replication returned no arm".into()))?;
-            let pair = [models[cf].clone(), m];
-            if pair[0].accounting.displacement > 0.0 {
-                let mut reps = vec![rep.arms[cf].clone(), arm_rep];
-                ledger::apply_displacement(&pair, &mut reps);
-                arm_rep = reps.swap_remove(1);
-            }
-            let v = balance::value(&pair[1], &arm_rep, rows);
-            let c = &vals[cf][k];
-            let diff = (0..rows.len())
-                .map(|ri| v.total(ri, NET) - c.total(ri, NET))
-                .collect();
-            let years = success_years(&pair[1], &arm_rep) - success_years(&pair[0], &rep.arms[cf]);
-            Ok((diff, years))
-        })
-        .collect();
-    let mut diff = Vec::with_capacity(per_rep.len());
-    let mut years = Vec::with_capacity(per_rep.len());
-    for r in per_rep {
-        let (d, y) = r?;
-        diff.push(d);
-        years.push(y);
-    }
-    Ok(Point {
-        scale: s,
-        diff,
-        years,
-    })
 }
 
 /// The first bracket `[lo, lo + 1]` of a curve sampled at increasing scales in which it
@@ -304,8 +336,8 @@ pub fn for_arm(
 ) -> Result<(IndexMap<String, BreakEven>, usize), Error> {
     let rows = &base.evaluated.rows;
     let mut curve = Curve { points: Vec::new() };
-    for s in GRID {
-        curve.insert(evaluate(scenario, base, arm, s)?);
+    for p in evaluate(scenario, base, arm, &GRID)? {
+        curve.insert(p);
     }
     for ri in 0..rows.len() {
         for _ in 0..MAX_STEPS {
@@ -346,7 +378,8 @@ pub fn for_arm(
             if curve.has(c) {
                 break;
             }
-            let p = evaluate(scenario, base, arm, c)?;
+            let [p] = <[Point; 1]>::try_from(evaluate(scenario, base, arm, &[c])?)
+                .map_err(|_| Error::Internal("one scale gives one point".into()))?;
             let gc = p.diff.iter().map(|d| d[ri]).sum::<f64>() / p.diff.len().max(1) as f64;
             curve.insert(p);
             if gc.abs() <= tol {
