@@ -128,6 +128,9 @@ struct Point {
     years: Vec<f64>,
 }
 
+/// One replication at one scale: the difference of every row and the extra person-years.
+type RowDiffs = (Vec<f64>, f64);
+
 /// Run programme arm `arm` with its effect scaled by each of `scales` in every
 /// replication of `base` and return, per scale and replication, the difference of every
 /// row and the extra person-years. A replication's models are compiled once for all the
@@ -168,7 +171,7 @@ fn evaluate(
         let years = success_years(&pair[1], &arm_rep) - success_years(&pair[0], &rep.arms[cf]);
         Ok::<_, Error>((diff, years))
     };
-    let per_rep: Vec<Result<Vec<(Vec<f64>, f64)>, Error>> = base
+    let per_rep: Vec<Result<Vec<RowDiffs>, Error>> = base
         .reps
         .par_iter()
         .enumerate()
