@@ -36,15 +36,22 @@ const NO_GAP: u8 = u8::MAX;
 /// The mutable state of a person in one arm.
 #[derive(Debug, Clone, Copy)]
 struct PersonState {
+    /// The short path's cache: the total of the person's transition row (success
+    /// hazards times the person's multiplier, plus the others), valid while `clock <
+    /// until_clock` and the age in months `< until_age` — the row and the multiplier are
+    /// constant until then for a person outside the programme who does not move.
+    total: f64,
+    /// Excess hazard ratio on success moves kept after the programme (decays).
+    excess: f32,
+    clock: u16,
+    /// Steps in the programme (in programme) or the step of referral (waiting).
+    prog: u16,
+    until_clock: u16,
+    until_age: u16,
     state: u8,
     phase: u8,
     gap_left: u8,
     gap_dest: u8,
-    clock: u16,
-    /// Steps in the programme (in programme) or the step of referral (waiting).
-    prog: u16,
-    /// Excess hazard ratio on success moves kept after the programme (decays).
-    excess: f32,
 }
 
 /// One destination of a precomputed transition row.
@@ -93,6 +100,9 @@ struct Tables {
     age_band: Vec<u8>,
     /// Some hazard depends on age (else every age band is 0 and the lookup is skipped).
     by_age: bool,
+    /// `clock_until[k]`, for `k` the index of `clock_row` at clock `c`: the first clock
+    /// above `c` with another row (`u16::MAX`: none).
+    clock_until: Vec<u16>,
     /// Without age bands: `(lam_s, lam_o)` of the row at `clock_row`'s index, one load
     /// for the short path's test; a row whose hazards depend on attributes has
     /// `lam_o = ∞`, so the test always sends it to the full path.
@@ -233,7 +243,16 @@ impl Tables {
                 }
             })
             .collect();
+        let clock_until = (0..clock_row.len())
+            .map(|k| {
+                let (s, c) = (k / clock_stride, k % clock_stride);
+                (c + 1..clock_stride)
+                    .find(|&c2| clock_row[s * clock_stride + c2] != clock_row[k])
+                    .map_or(u16::MAX, |c2| c2 as u16)
+            })
+            .collect();
         Tables {
+            clock_until,
             quick,
             rows,
             dests,
@@ -283,6 +302,11 @@ struct ArmCtx<'a> {
     drop_p: f64,
     /// The programme's `retention_per_step` (1 without a programme).
     retention: f32,
+    /// The short path may cache row totals (not when hazards change with the step).
+    cache: bool,
+    /// `age_until[state * (MAX_AGE_MONTHS + 1) + a]`: the first age in months above `a`
+    /// at which the state's row or the age hazard ratio changes (`u16::MAX`: none).
+    age_until: Vec<u16>,
     income_attr: Option<usize>,
 }
 
@@ -525,7 +549,14 @@ impl ArmCtx<'_> {
     /// path for these persons (about 19 in 20 person-months) cannot change a result;
     /// `tests` run every scenario both ways and compare the outputs.
     #[inline(always)]
-    fn quiet(&self, i: usize, ps: &PersonState, t: u32, tables: &Tables, blk: &[u32; 4]) -> bool {
+    fn quiet(
+        &self,
+        i: usize,
+        ps: &mut PersonState,
+        t: u32,
+        tables: &Tables,
+        blk: &[u32; 4],
+    ) -> bool {
         let flags = self.sflags[ps.state as usize];
         if flags & S_RULES != 0 || ps.gap_left > 0 || ps.phase == PHASE_IN {
             return false;
@@ -534,25 +565,42 @@ impl ArmCtx<'_> {
         if age_months + self.mps as usize >= self.retire_months {
             return false;
         }
-        let [lam_s, lam_o] = if tables.by_age {
-            let row = tables.row(ps.state as usize, ps.clock, age_months);
-            if row.has_attr {
-                return false;
-            }
-            [row.lam_s, row.lam_o]
-        } else {
-            tables.quick[ps.state as usize * tables.clock_stride
-                + (ps.clock as usize).min(tables.clock_stride - 1)]
-        };
-        let mult = if lam_s > 0.0 {
-            self.success_multiplier(i, ps, age_months)
-        } else {
-            1.0
-        };
+        // The multiplier of a person after the programme changes every step (the
+        // after-effect decays), so only other persons' totals are cached.
+        let cacheable = self.cache && ps.phase != PHASE_AFTER;
+        let total =
+            if cacheable && ps.clock < ps.until_clock && age_months < usize::from(ps.until_age) {
+                ps.total
+            } else {
+                let k = ps.state as usize * tables.clock_stride
+                    + (ps.clock as usize).min(tables.clock_stride - 1);
+                let [lam_s, lam_o] = if tables.by_age {
+                    let row = tables.row(ps.state as usize, ps.clock, age_months);
+                    if row.has_attr {
+                        return false;
+                    }
+                    [row.lam_s, row.lam_o]
+                } else {
+                    tables.quick[k]
+                };
+                let mult = if lam_s > 0.0 {
+                    self.success_multiplier(i, ps, age_months)
+                } else {
+                    1.0
+                };
+                let total = mult * lam_s + lam_o;
+                if cacheable {
+                    ps.total = total;
+                    ps.until_clock = tables.clock_until[k];
+                    ps.until_age = self.age_until
+                        [ps.state as usize * (MAX_AGE_MONTHS + 1) + age_months.min(MAX_AGE_MONTHS)];
+                }
+                total
+            };
         // Both modes move nobody when the draw is at or above the row's total (a hazard
         // total bounds the probability of leaving; a probability row above 1 always
         // catches the draw and is clamped on the full path).
-        if unit(blk[LANE_TRANSITION]) < mult * lam_s + lam_o {
+        if unit(blk[LANE_TRANSITION]) < total {
             return false;
         }
         !(ps.phase == PHASE_NONE && flags & S_ELIGIBLE != 0 && self.referred(t, blk))
@@ -584,6 +632,8 @@ impl ArmCtx<'_> {
         let c = self.cohort;
         let age_months = self.age_months(i, t);
         let mut moved = false;
+        // Whatever happens below, the short path's cached total is recomputed next time.
+        ps.until_clock = 0;
         let mut decided = false;
 
         // 4. Institutional rules. Retirement takes effect at the end of the step in
@@ -937,6 +987,31 @@ fn outcome_index(m: &Model) -> (Vec<u32>, Vec<u8>) {
     (steps.iter().map(|s| s * mps).collect(), index)
 }
 
+/// For every state and age in months `a`, the first age above `a` at which the state's row
+/// (its age band) or the age hazard ratio changes; `u16::MAX` when neither does again.
+fn age_until(tables: &Tables, age_risk: &[f32], states: usize) -> Vec<u16> {
+    const A: usize = MAX_AGE_MONTHS + 1;
+    let mut until = vec![u16::MAX; states * A];
+    for s in 0..states {
+        let band = |a: usize| {
+            if tables.by_age {
+                tables.age_band[s * A + a]
+            } else {
+                0
+            }
+        };
+        for a in (0..MAX_AGE_MONTHS).rev() {
+            until[s * A + a] =
+                if band(a + 1) != band(a) || age_risk[a + 1].to_bits() != age_risk[a].to_bits() {
+                    (a + 1) as u16
+                } else {
+                    until[s * A + a + 1]
+                };
+        }
+    }
+    until
+}
+
 /// Months since entry at which outcomes are tallied, in the order of `ArmRep::outcomes`.
 pub fn outcome_months(m: &Model) -> Vec<u32> {
     outcome_index(m).0
@@ -957,6 +1032,13 @@ fn run_arm(
     let rules_by_state = m.rules_by_state();
     let (in_prog_mult, drop_p) = m.programme_rates();
     let mps = m.months_per_step();
+    let step_dependent = m
+        .transitions
+        .iter()
+        .flatten()
+        .any(|tr| tr.dests.iter().any(|d| d.step.is_some()));
+    let mut tables = Tables::build(m, 0);
+    let age_until = age_until(&tables, &age_risk, m.states.len());
     let sflags = (0..m.states.len())
         .map(|s| {
             let mut f = 0;
@@ -1002,6 +1084,8 @@ fn run_arm(
             .programme
             .as_ref()
             .map_or(1.0, |p| p.retention_per_step as f32),
+        cache: !step_dependent,
+        age_until,
         income_attr: m.population.income_attribute,
     };
     let mut persons: Vec<PersonState> = (0..n)
@@ -1013,6 +1097,9 @@ fn run_arm(
             clock: cohort.start_clock[i],
             prog: 0,
             excess: 0.0,
+            total: 0.0,
+            until_clock: 0,
+            until_age: 0,
         })
         .collect();
     let mut rep = ArmRep::new(m, &layout, out_months.len());
@@ -1020,12 +1107,6 @@ fn run_arm(
     // list (found work, retired) — a later referral queues them again at the back.
     let mut queue: std::collections::VecDeque<(u32, u16)> = std::collections::VecDeque::new();
     let mut in_prog: i64 = 0;
-    let step_dependent = m
-        .transitions
-        .iter()
-        .flatten()
-        .any(|tr| tr.dests.iter().any(|d| d.step.is_some()));
-    let mut tables = Tables::build(m, 0);
     let mut outs: Vec<ChunkOut> = (0..n.div_ceil(CHUNK))
         .map(|_| ChunkOut::new(m, &layout, out_months.len()))
         .collect();
