@@ -202,8 +202,33 @@ fn the_short_path_for_quiet_person_steps_changes_nothing() {
     }
     files.sort();
     assert!(files.len() >= 12, "{files:?}");
-    for path in &files {
-        let sc = scenario::load(path).unwrap().compile().unwrap();
+    let mut cases: Vec<(std::path::PathBuf, Vec<String>)> =
+        files.into_iter().map(|f| (f, Vec::new())).collect();
+    // The short path caches a person's row total until their clock or age reaches the
+    // row's next change. A stale total that is too high only sends a person to the full
+    // path; these variants make hazards *rise* with the clock and with age, so that a
+    // stale total that is too low would skip a move and show.
+    cases.push((
+        root.join("scenarios/default.toml"),
+        vec![
+            "transitions.sickness_benefit.to.work=[0.01, 0.02, 0.05, 0.1, 0.2]".into(),
+            "population.risk_factors.age_over_59.hazard_ratio=2.0".into(),
+        ],
+    ));
+    cases.push((
+        root.join("scenarios/examples/age_table.toml"),
+        vec![
+            "transitions.well.to.dead={ rate = 0.004, age = { breaks = [55, 65, 75], factors = [1.0, 2.2, 5.0, 12.0] } }".into(),
+            "transitions.ill.to.dead={ rate = 0.04, age = { breaks = [55, 65, 75], factors = [1.0, 1.6, 2.8, 5.0] } }".into(),
+            // Hazards that change with the step (the prevention arm halves falling ill
+            // for five years) must not be cached across steps.
+            r#"arms.prevention.set={ "transitions.well.to.ill.step" = { breaks = [5], factors = [0.5, 1.0] } }"#.into(),
+        ],
+    ));
+    for (path, overrides) in &cases {
+        let mut src = scenario::load(path).unwrap();
+        src.apply_overrides(overrides).unwrap();
+        let sc = src.compile().unwrap();
         for rep in 0..3 {
             let models = rehabsim::models_for(&sc, rep).unwrap();
             let short = rehabsim::engine::run_replication_paths(&models, rep, false, true);
