@@ -36,23 +36,29 @@ const NO_GAP: u8 = u8::MAX;
 /// The mutable state of a person in one arm.
 #[derive(Debug, Clone, Copy)]
 struct PersonState {
-    /// The short path's cache: the total of the person's transition row (success
-    /// hazards times the person's multiplier, plus the others), valid while `clock <
-    /// until_clock` and the age in months `< until_age` — the row and the multiplier are
-    /// constant until then for a person outside the programme who does not move.
-    total: f64,
+    /// The short path's cache: an upper bound (the total rounded up to `f32`) of the total
+    /// of the person's transition row (success hazards times the person's multiplier,
+    /// plus the others), valid in steps before `valid_until`. Until then, for a person
+    /// outside the programme who takes only short-path steps, the row, the multiplier
+    /// and the absence of retirement are known not to change. A draw at or above the bound
+    /// is a draw at or above the total; one below goes to the full path, which decides
+    /// exactly.
+    total_up: f32,
     /// Excess hazard ratio on success moves kept after the programme (decays).
     excess: f32,
     clock: u16,
     /// Steps in the programme (in programme) or the step of referral (waiting).
     prog: u16,
-    until_clock: u16,
-    until_age: u16,
+    valid_until: u16,
     state: u8,
     phase: u8,
     gap_left: u8,
     gap_dest: u8,
 }
+
+/// Bytes the engine keeps per person and arm in flight: the person's state and the
+/// folded age column (`ArmCtx::age_off`).
+pub const PERSON_BYTES: u64 = (size_of::<PersonState>() + size_of::<u32>()) as u64;
 
 /// One destination of a precomputed transition row.
 #[derive(Debug, Clone, Copy)]
@@ -310,6 +316,12 @@ struct ArmCtx<'a> {
     income_attr: Option<usize>,
 }
 
+/// The smallest `f32` at or above `x` (`as` rounds to nearest, which may be below).
+fn f32_at_least(x: f64) -> f32 {
+    let r = x as f32;
+    if f64::from(r) < x { r.next_up() } else { r }
+}
+
 /// What every chunk's pass needs to know about step `t` besides the persons.
 struct Pass {
     /// Short path for quiet person-steps and the standing tally (else the reference: the
@@ -561,42 +573,37 @@ impl ArmCtx<'_> {
         if flags & S_RULES != 0 || ps.gap_left > 0 || ps.phase == PHASE_IN {
             return false;
         }
-        let age_months = self.age_months(i, t);
-        if age_months + self.mps as usize >= self.retire_months {
-            return false;
-        }
-        // The multiplier of a person after the programme changes every step (the
-        // after-effect decays), so only other persons' totals are cached.
-        let cacheable = self.cache && ps.phase != PHASE_AFTER;
-        let total =
-            if cacheable && ps.clock < ps.until_clock && age_months < usize::from(ps.until_age) {
-                ps.total
-            } else {
-                let k = ps.state as usize * tables.clock_stride
-                    + (ps.clock as usize).min(tables.clock_stride - 1);
-                let [lam_s, lam_o] = if tables.by_age {
-                    let row = tables.row(ps.state as usize, ps.clock, age_months);
-                    if row.has_attr {
-                        return false;
-                    }
-                    [row.lam_s, row.lam_o]
-                } else {
-                    tables.quick[k]
-                };
-                let mult = if lam_s > 0.0 {
-                    self.success_multiplier(i, ps, age_months)
-                } else {
-                    1.0
-                };
-                let total = mult * lam_s + lam_o;
-                if cacheable {
-                    ps.total = total;
-                    ps.until_clock = tables.clock_until[k];
-                    ps.until_age = self.age_until
-                        [ps.state as usize * (MAX_AGE_MONTHS + 1) + age_months.min(MAX_AGE_MONTHS)];
+        let total = if t < u32::from(ps.valid_until) {
+            f64::from(ps.total_up)
+        } else {
+            let age_months = self.age_months(i, t);
+            if age_months + self.mps as usize >= self.retire_months {
+                return false;
+            }
+            let k = ps.state as usize * tables.clock_stride
+                + (ps.clock as usize).min(tables.clock_stride - 1);
+            let [lam_s, lam_o] = if tables.by_age {
+                let row = tables.row(ps.state as usize, ps.clock, age_months);
+                if row.has_attr {
+                    return false;
                 }
-                total
+                [row.lam_s, row.lam_o]
+            } else {
+                tables.quick[k]
             };
+            let mult = if lam_s > 0.0 {
+                self.success_multiplier(i, ps, age_months)
+            } else {
+                1.0
+            };
+            let total = mult * lam_s + lam_o;
+            // The multiplier of a person after the programme changes every step (the
+            // after-effect decays), so only other persons' totals are cached.
+            if self.cache && ps.phase != PHASE_AFTER {
+                self.fill_cache(ps, t, k, age_months, total, tables);
+            }
+            total
+        };
         // Both modes move nobody when the draw is at or above the row's total (a hazard
         // total bounds the probability of leaving; a probability row above 1 always
         // catches the draw and is clamped on the full path).
@@ -604,6 +611,42 @@ impl ArmCtx<'_> {
             return false;
         }
         !(ps.phase == PHASE_NONE && flags & S_ELIGIBLE != 0 && self.referred(t, blk))
+    }
+
+    /// Cache `total` for the steps in which neither the row (clock and age bands) nor the
+    /// age hazard ratio changes and the person does not reach retirement age.
+    #[inline(never)]
+    fn fill_cache(
+        &self,
+        ps: &mut PersonState,
+        t: u32,
+        k: usize,
+        age_months: usize,
+        total: f64,
+        tables: &Tables,
+    ) {
+        let mps = self.mps as usize;
+        // Steps until a bound is reached (each at least 1 here: the person is below all).
+        let steps_to_age = |age: usize| (age - age_months).div_ceil(mps);
+        let clock_until = tables.clock_until[k];
+        let by_clock = if clock_until == u16::MAX {
+            usize::MAX
+        } else {
+            usize::from(clock_until - ps.clock)
+        };
+        let age_until = self.age_until
+            [ps.state as usize * (MAX_AGE_MONTHS + 1) + age_months.min(MAX_AGE_MONTHS)];
+        let by_age = if age_until == u16::MAX {
+            usize::MAX
+        } else {
+            steps_to_age(usize::from(age_until))
+        };
+        let by_retirement = steps_to_age(self.retire_months - mps);
+        let steps = by_clock.min(by_age).min(by_retirement);
+        ps.valid_until = (t as usize)
+            .saturating_add(steps)
+            .min(usize::from(u16::MAX)) as u16;
+        ps.total_up = f32_at_least(total);
     }
 
     /// The referral draw for step `t + 1` of a person not in or waiting for the programme.
@@ -633,7 +676,7 @@ impl ArmCtx<'_> {
         let age_months = self.age_months(i, t);
         let mut moved = false;
         // Whatever happens below, the short path's cached total is recomputed next time.
-        ps.until_clock = 0;
+        ps.valid_until = 0;
         let mut decided = false;
 
         // 4. Institutional rules. Retirement takes effect at the end of the step in
@@ -1097,9 +1140,8 @@ fn run_arm(
             clock: cohort.start_clock[i],
             prog: 0,
             excess: 0.0,
-            total: 0.0,
-            until_clock: 0,
-            until_age: 0,
+            total_up: 0.0,
+            valid_until: 0,
         })
         .collect();
     let mut rep = ArmRep::new(m, &layout, out_months.len());
@@ -1267,4 +1309,37 @@ where
             Ok(res)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::f32_at_least;
+
+    #[test]
+    fn f32_at_least_is_the_smallest_f32_bound() {
+        let xs = [
+            0.0,
+            1e-300,
+            0.1,
+            1.0 / 3.0,
+            0.02 * 1.37,
+            1.0,
+            2.5e-5,
+            1e39,
+            f64::INFINITY,
+        ];
+        for x in xs
+            .into_iter()
+            .chain((1..10_000).map(|k| f64::from(k) * 1.234_567e-4))
+        {
+            let r = f32_at_least(x);
+            assert!(f64::from(r) >= x, "{x}: {r}");
+            let below = r.next_down();
+            assert!(
+                r == 0.0 || f64::from(below) < x,
+                "{x}: {r} is not the smallest"
+            );
+        }
+        assert!(f32_at_least(f64::NAN).is_nan());
+    }
 }

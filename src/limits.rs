@@ -239,13 +239,14 @@ pub fn check_ledger(m: &Model) -> Result<(), (String, String)> {
 
 /// Bytes per person of one replication in flight, from the engine's data structures:
 /// cohort.rs keeps sex u8, entry u32, age0 u16, start state u8, start clock u16 and risk
-/// f32, and per attribute an f64 value and an i64 fixed-point copy; engine.rs keeps a
-/// person's state (12 bytes: 4 × u8, 2 × u16, f32) and, in the worst case, every person at
-/// once in the referral list and in the queue (u32 each). Arms run one after the other,
-/// so there is one person-state vector per replication in flight.
+/// f32, and per attribute an f64 value and an i64 fixed-point copy; engine.rs keeps
+/// [`crate::engine::PERSON_BYTES`] per person (its state and age column) and, in the
+/// worst case, every person at once in the referral list and in the queue (u32 each).
+/// Arms run one after the other, so there is one person-state vector per replication in
+/// flight.
 pub fn bytes_per_person(attributes: usize) -> u64 {
     let cohort = 1 + 4 + 2 + 1 + 2 + 4 + 16 * attributes as u64;
-    cohort + 12 + 4 + 4
+    cohort + crate::engine::PERSON_BYTES + 4 + 4
 }
 
 /// The memory a run is expected to need, by part (bytes).
