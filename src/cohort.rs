@@ -45,10 +45,69 @@ impl Cohort {
     }
 
     /// Draw the cohort of one replication. Person `i`'s attributes come from its own
-    /// streams, so they do not depend on the cohort size or on other persons.
+    /// streams, so they do not depend on the cohort size or on other persons — and large
+    /// cohorts are drawn in parallel blocks of persons, concatenated in order.
     pub fn draw(model: &Model, streams: &Streams) -> Cohort {
+        use rayon::prelude::*;
+        const BLOCK: usize = 16_384;
         let pop = &model.population;
         let n = pop.persons as usize;
+        let mut c = if n > BLOCK {
+            let blocks: Vec<Cohort> = (0..n.div_ceil(BLOCK))
+                .into_par_iter()
+                .map(|b| Self::draw_persons(model, streams, b * BLOCK..((b + 1) * BLOCK).min(n)))
+                .collect();
+            let mut c = Self::draw_persons(model, streams, 0..0);
+            for b in blocks {
+                c.append(b);
+            }
+            c
+        } else {
+            Self::draw_persons(model, streams, 0..n)
+        };
+        if pop.normalise_risk {
+            // The expected product of independent factors: Π (1 − p + p·HR).
+            let mean: f64 = pop
+                .risk_factors
+                .iter()
+                .filter_map(|rf| match rf.kind {
+                    RiskKind::Prevalence(p) => Some(1.0 - p + p * rf.hazard_ratio),
+                    RiskKind::AgeAtLeast(_) => None,
+                })
+                .product();
+            if mean > 0.0 {
+                for r in &mut c.risk {
+                    *r = (f64::from(*r) / mean) as f32;
+                }
+            }
+        }
+        let h = model.horizon as usize;
+        c.entered = (0..=h)
+            .map(|t| c.entry.partition_point(|&e| e as usize <= t))
+            .collect();
+        c
+    }
+
+    /// Move the persons of `other` (drawn for the persons after this one's) to the end.
+    fn append(&mut self, mut other: Cohort) {
+        self.sex.append(&mut other.sex);
+        self.entry.append(&mut other.entry);
+        self.age0.append(&mut other.age0);
+        self.start_state.append(&mut other.start_state);
+        self.start_clock.append(&mut other.start_clock);
+        self.risk.append(&mut other.risk);
+        for (a, b) in self.attr.iter_mut().zip(&mut other.attr) {
+            a.append(b);
+        }
+        for (a, b) in self.attr_fx.iter_mut().zip(&mut other.attr_fx) {
+            a.append(b);
+        }
+    }
+
+    /// The columns of persons `range` (risk not yet normalised, `entered` empty).
+    fn draw_persons(model: &Model, streams: &Streams, range: std::ops::Range<usize>) -> Cohort {
+        let pop = &model.population;
+        let n = range.len();
         let n_attr = pop.attributes.len();
         let mps = model.months_per_step();
         let mut c = Cohort {
@@ -63,7 +122,7 @@ impl Cohort {
             entered: Vec::new(),
         };
         let mut values = vec![0.0f64; n_attr];
-        for i in 0..n {
+        for i in range {
             let p = i as u32;
             let batch = (i as u64) / pop.intake.size;
             let entry = u64::from(pop.intake.first) + batch * u64::from(pop.intake.every);
@@ -133,26 +192,6 @@ impl Cohort {
             }
             c.risk.push(hr as f32);
         }
-        if pop.normalise_risk {
-            // The expected product of independent factors: Π (1 − p + p·HR).
-            let mean: f64 = pop
-                .risk_factors
-                .iter()
-                .filter_map(|rf| match rf.kind {
-                    RiskKind::Prevalence(p) => Some(1.0 - p + p * rf.hazard_ratio),
-                    RiskKind::AgeAtLeast(_) => None,
-                })
-                .product();
-            if mean > 0.0 {
-                for r in &mut c.risk {
-                    *r = (f64::from(*r) / mean) as f32;
-                }
-            }
-        }
-        let h = model.horizon as usize;
-        c.entered = (0..=h)
-            .map(|t| c.entry.partition_point(|&e| e as usize <= t))
-            .collect();
         c
     }
 
