@@ -53,13 +53,21 @@ impl Cohort {
         let pop = &model.population;
         let n = pop.persons as usize;
         let mut c = if n > BLOCK {
-            let blocks: Vec<Cohort> = (0..n.div_ceil(BLOCK))
-                .into_par_iter()
-                .map(|b| Self::draw_persons(model, streams, b * BLOCK..((b + 1) * BLOCK).min(n)))
-                .collect();
+            // A few blocks per thread at a time: the blocks in flight are the only memory
+            // beyond the cohort itself.
             let mut c = Self::draw_persons(model, streams, 0..0);
-            for b in blocks {
-                c.append(b);
+            c.reserve(n);
+            let blocks: Vec<usize> = (0..n.div_ceil(BLOCK)).collect();
+            for wave in blocks.chunks(4 * rayon::current_num_threads()) {
+                let drawn: Vec<Cohort> = wave
+                    .par_iter()
+                    .map(|&b| {
+                        Self::draw_persons(model, streams, b * BLOCK..((b + 1) * BLOCK).min(n))
+                    })
+                    .collect();
+                for d in drawn {
+                    c.append(d);
+                }
             }
             c
         } else {
@@ -86,6 +94,19 @@ impl Cohort {
             .map(|t| c.entry.partition_point(|&e| e as usize <= t))
             .collect();
         c
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.sex.reserve_exact(n);
+        self.entry.reserve_exact(n);
+        self.age0.reserve_exact(n);
+        self.start_state.reserve_exact(n);
+        self.start_clock.reserve_exact(n);
+        self.risk.reserve_exact(n);
+        for (a, fx) in self.attr.iter_mut().zip(&mut self.attr_fx) {
+            a.reserve_exact(n);
+            fx.reserve_exact(n);
+        }
     }
 
     /// Move the persons of `other` (drawn for the persons after this one's) to the end.
