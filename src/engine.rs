@@ -1159,6 +1159,8 @@ fn run_arm(
         .filter(|&(_, &k)| k != u8::MAX)
         .map(|(since, &k)| (k as usize, since as u32))
         .collect();
+    let mut tally = Tally::new(&layout, out_months.len());
+    let mut transitions = vec![0u32; m.states.len() * m.states.len() * 2];
     let mut pass = Pass {
         fast,
         entering: 0..0,
@@ -1257,8 +1259,8 @@ fn run_arm(
                 .zip(outs.iter_mut())
                 .for_each(work);
         }
-        let mut tally = Tally::new(&layout, out_months.len());
-        let mut transitions = vec![0u32; m.states.len() * m.states.len() * 2];
+        tally.clear();
+        transitions.fill(0);
         for o in &mut outs[..hi.div_ceil(CHUNK)] {
             tally.merge(&o.cells);
             tally.merge_outcomes(&o.outcomes);

@@ -174,6 +174,14 @@ impl Tally {
         }
     }
 
+    /// Back to zero, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.count.fill(0);
+        self.sums.fill(0);
+        self.outcomes.fill(0);
+        self.outcomes_participants.fill(0);
+    }
+
     /// Add the cell counts and sums of one chunk of persons.
     pub fn merge(&mut self, o: &ChunkTally) {
         for (a, &b) in self.count.iter_mut().zip(&o.count) {
