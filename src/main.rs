@@ -497,3 +497,7 @@ fn sweep(a: cli::SweepArgs) -> Result<(), Error> {
     );
     Ok(())
 }
+
+// See Cargo.toml: many small allocations per replication; results do not depend on it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
