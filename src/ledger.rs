@@ -207,11 +207,13 @@ impl Tally {
     }
 }
 
-/// The persons of one chunk (at most [`ChunkTally::MAX_PERSONS`]) per cell at one trace
-/// point, merged into a [`Tally`]. Narrower integers than the merged tally (`u32` counts,
-/// `i64` sums) keep the per-person adds cheap and the chunk's cells in cache: a chunk sum
-/// is at most `MAX_PERSONS × MAX_ATTRIBUTE × ATTR_SCALE` ≈ 8.2 × 10^17 < `i64::MAX` in
-/// magnitude.
+/// The persons of one chunk (at most [`ChunkTally::MAX_PERSONS`]) per cell, merged into
+/// a [`Tally`] at each trace point. The engine keeps one per chunk across points (a
+/// standing tally that follows the persons who change cell, [`ChunkTally::shift`]) and
+/// copies it for the point; its reference path recounts everyone. Narrower integers than
+/// the merged tally (`u32` counts, `i64` sums) keep the adds cheap and the chunk's cells in
+/// cache: a chunk sum is at most `MAX_PERSONS × MAX_ATTRIBUTE × ATTR_SCALE` ≈ 8.2 × 10^17 <
+/// `i64::MAX` in magnitude (a shift subtracts before it adds, so never more).
 #[derive(Debug, Clone)]
 pub struct ChunkTally {
     count: Vec<u32>,
