@@ -197,16 +197,18 @@ fn evaluate(
         }
     }
     let mut at_scale = at_scale.into_iter();
-    Ok(scales
+    scales
         .iter()
         .map(|&s| {
             if s == 1.0 {
-                the_run(scenario, base, arm)
+                Ok(the_run(scenario, base, arm))
             } else {
-                at_scale.next().expect("one point per scale other than 1")
+                at_scale
+                    .next()
+                    .ok_or_else(|| Error::Internal("one point per scale other than 1".into()))
             }
         })
-        .collect())
+        .collect()
 }
 
 /// The modelled programme (scale 1): the run itself.
