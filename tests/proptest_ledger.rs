@@ -521,7 +521,7 @@ proptest! {
     })]
 
     #[test]
-    fn random_valid_scenarios_balance_conserve_and_reproduce(spec in spec()) {
+    fn random_valid_scenarios_balance_conserve_reproduce_and_match_the_reference_path(spec in spec()) {
         let text = spec.toml();
         let src = scenario::parse(Path::new("proptest.toml"), text.clone())
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -557,5 +557,18 @@ proptest! {
         // 4. Determinism: the same bytes with one thread and with two.
         let (two, _) = summary_bytes(&sc, 2);
         prop_assert!(one == two, "summary.json differs between 1 and 2 threads");
+        // 5. The engine's short path and standing tally decide and count exactly as the
+        //    reference path (the full step and a recount for every person).
+        for rep in &out.reps {
+            let models = rehabsim::models_for(&sc, rep.replication).expect("models");
+            let reference =
+                rehabsim::engine::run_replication_paths(&models, rep.replication, false, false);
+            prop_assert!(
+                reference == *rep,
+                "replication {} differs from the reference path\n{}",
+                rep.replication,
+                text
+            );
+        }
     }
 }
