@@ -74,15 +74,7 @@ impl Cohort {
             Self::draw_persons(model, streams, 0..n)
         };
         if pop.normalise_risk {
-            // The expected product of independent factors: Π (1 − p + p·HR).
-            let mean: f64 = pop
-                .risk_factors
-                .iter()
-                .filter_map(|rf| match rf.kind {
-                    RiskKind::Prevalence(p) => Some(1.0 - p + p * rf.hazard_ratio),
-                    RiskKind::AgeAtLeast(_) => None,
-                })
-                .product();
+            let mean = Self::mean_risk(model);
             if mean > 0.0 {
                 for r in &mut c.risk {
                     *r = (f64::from(*r) / mean) as f32;
@@ -214,6 +206,20 @@ impl Cohort {
             c.risk.push(hr as f32);
         }
         c
+    }
+
+    /// The expected product of the independent prevalence risk factors' hazard ratios,
+    /// Π (1 − p + p·HR): what `normalise_risk` divides each person's product by.
+    pub fn mean_risk(model: &Model) -> f64 {
+        model
+            .population
+            .risk_factors
+            .iter()
+            .filter_map(|rf| match rf.kind {
+                RiskKind::Prevalence(p) => Some(1.0 - p + p * rf.hazard_ratio),
+                RiskKind::AgeAtLeast(_) => None,
+            })
+            .product()
     }
 
     /// Hazard-ratio factor of age-based risk factors by age in months.

@@ -458,14 +458,7 @@ impl PopLaw {
             }
             partial = next;
         }
-        let mean: f64 = pop
-            .risk_factors
-            .iter()
-            .filter_map(|rf| match rf.kind {
-                RiskKind::Prevalence(p) => Some(1.0 - p + p * rf.hazard_ratio),
-                RiskKind::AgeAtLeast(_) => None,
-            })
-            .product();
+        let mean = Cohort::mean_risk(m);
         let mut risk_map: BTreeMap<u32, f64> = BTreeMap::new();
         for (&bits, &p) in &partial {
             let mut r = f64::from_bits(bits) as f32;

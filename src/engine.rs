@@ -386,6 +386,18 @@ impl ArmCtx<'_> {
         m
     }
 
+    /// The multiplier of a row's success hazards (`lam_s` their sum): the person's, or 1
+    /// when the row has none. The short path and the full step both take it from here, so
+    /// their totals are the same numbers.
+    #[inline(always)]
+    fn row_multiplier(&self, i: usize, ps: &PersonState, age_months: usize, lam_s: f64) -> f64 {
+        if lam_s > 0.0 {
+            self.success_multiplier(i, ps, age_months)
+        } else {
+            1.0
+        }
+    }
+
     /// The organisation that handles a person: the programme's while in it.
     fn organisation(&self, ps: &PersonState) -> &Organisation {
         match (&self.m.arm.programme, ps.phase) {
@@ -591,12 +603,7 @@ impl ArmCtx<'_> {
             } else {
                 tables.quick[k]
             };
-            let mult = if lam_s > 0.0 {
-                self.success_multiplier(i, ps, age_months)
-            } else {
-                1.0
-            };
-            let total = mult * lam_s + lam_o;
+            let total = self.row_multiplier(i, ps, age_months, lam_s) * lam_s + lam_o;
             // The multiplier of a person after the programme changes every step (the
             // after-effect decays), so only other persons' totals are cached.
             if self.cache && ps.phase != PHASE_AFTER {
@@ -707,11 +714,7 @@ impl ArmCtx<'_> {
             let row = tables.row(s, ps.clock, age_months);
             if row.len > 0 {
                 let u = unit(blk[LANE_TRANSITION]);
-                let mult = if row.lam_s > 0.0 {
-                    self.success_multiplier(i, ps, age_months)
-                } else {
-                    1.0
-                };
+                let mult = self.row_multiplier(i, ps, age_months, row.lam_s);
                 let dests = &tables.dests[row.start as usize..(row.start + row.len) as usize];
                 let weight = |d: &RowDest| -> f64 {
                     let mut h = d.h;
