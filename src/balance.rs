@@ -72,7 +72,8 @@ pub fn sheet_rows(m: &Model) -> Vec<SheetRow> {
 }
 
 /// Discounted values of one arm in one replication.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Valuation {
     /// `[row][sex][component]` discounted SEK; sex 0 women, 1 men.
     pub by_sex: Vec<[[f64; 5]; 2]>,
@@ -122,8 +123,14 @@ fn point_steps(acc: &Accounting, p: usize, h: usize) -> [(usize, f64); 2] {
 }
 
 pub fn value(m: &Model, rep: &ArmRep, rows: &[SheetRow]) -> Valuation {
+    value_with(m, &m.accounting, rep, rows)
+}
+
+/// As [`value`], with the counting and discounting conventions `acc` (a replication's
+/// own accounting when it differs from the model's central one). The rates are the
+/// replication's own in any case (`ArmRep::discount_rate`). Needs the arm's ledger.
+pub fn value_with(m: &Model, acc: &Accounting, rep: &ArmRep, rows: &[SheetRow]) -> Valuation {
     let h = m.horizon as usize;
-    let acc = &m.accounting;
     let k = m.steps_per_year;
     let r = rep.discount_rate;
     // Per line: discounted amount by sex, and per step.

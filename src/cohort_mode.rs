@@ -69,34 +69,26 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, Error> {
         None if scenario.uncertain.is_empty() => vec![0],
         None => (0..scenario.base().replications).collect(),
     };
-    let results: Vec<RepResult> = reps
+    let cf = scenario.counterfactual;
+    let results: Vec<crate::Kept> = reps
         .par_iter()
         .map(|&r| {
             let models = crate::models_for(scenario, r)?;
             if let Some(reason) = unsupported(&models) {
                 return Err(Error::Input(format!("in replication {r}: {reason}")));
             }
-            run_replication(&models, r)
+            let rep = run_replication(&models, r)?;
+            Ok(crate::keep(
+                &scenario.arms,
+                &models[cf].accounting,
+                rep,
+                opts.keep_ledgers,
+            ))
         })
         .collect::<Result<_, _>>()?;
-    let person_steps = results
-        .iter()
-        .flat_map(|r| r.arms.iter())
-        .map(|a| a.person_steps)
-        .sum();
-    let (mut summary, evaluated) = crate::summary::summarize(
-        &scenario.arms,
-        scenario.counterfactual,
-        &results,
-        &scenario.source.overrides,
-    );
-    summary.mode = Some("cohort".into());
-    Ok(RunOutput {
-        summary,
-        evaluated,
-        reps: results,
-        person_steps,
-    })
+    let mut out = crate::assemble(scenario, results);
+    out.summary.mode = Some("cohort".into());
+    Ok(out)
 }
 
 /// Why cohort mode cannot compute these arms exactly, if it cannot.

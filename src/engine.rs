@@ -1294,14 +1294,19 @@ pub struct RunConfig {
 }
 
 /// Run the replications `reps` of a compiled scenario. `compile(rep)` gives the arms'
-/// models for a replication (the same models for all, unless parameters are uncertain).
-pub fn run_replications<F, P>(
+/// models for a replication (the same models for all, unless parameters are uncertain);
+/// `keep(models, result)` reduces a finished replication to what the caller keeps, on the
+/// worker that ran it, so that only the replications in flight hold their full ledgers.
+pub fn run_replications<F, K, T, P>(
     reps: &[u32],
     compile: F,
+    keep: K,
     progress: P,
-) -> Result<Vec<RepResult>, crate::Error>
+) -> Result<Vec<T>, crate::Error>
 where
     F: Fn(u32) -> Result<Vec<Model>, crate::Error> + Sync,
+    K: Fn(&[Model], RepResult) -> T + Sync,
+    T: Send,
     P: Fn() + Sync,
 {
     let threads = rayon::current_num_threads();
@@ -1309,7 +1314,7 @@ where
     reps.par_iter()
         .map(|&r| {
             let models = compile(r)?;
-            let res = run_replication(&models, r, parallel_persons);
+            let res = keep(&models, run_replication(&models, r, parallel_persons));
             progress();
             Ok(res)
         })

@@ -81,15 +81,57 @@ pub struct RunOptions {
     /// Set to `true` (e.g. by a Ctrl-C handler) to stop the run: replications not yet
     /// started are skipped and the run returns [`Error::Interrupted`].
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Keep every replication's ledger (its postings per line, point and sex) in
+    /// [`RunOutput::reps`], e.g. to audit them with [`ledger::check_balance`]. Off by
+    /// default: each replication is valued as soon as it finishes and its ledger dropped
+    /// ([`keep`]), so that memory grows with replications only by what the outputs
+    /// report per replication.
+    pub keep_ledgers: bool,
 }
 
 /// The result of a run.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
     pub summary: Summary,
+    /// The valuation of every arm in every replication (`[arm][replication]`).
     pub evaluated: summary::Evaluated,
+    /// The counts of every replication, in replication order; their ledgers only with
+    /// [`RunOptions::keep_ledgers`].
     pub reps: Vec<engine::RepResult>,
     pub person_steps: u64,
+}
+
+/// One finished replication as a run keeps it: its counts (and its ledger, if kept) and
+/// the valuation of every arm.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub rep: engine::RepResult,
+    /// `[arm]`.
+    pub valuations: Vec<balance::Valuation>,
+}
+
+/// Value every arm of a finished replication with the central models' structure and the
+/// replication's own accounting `acc`, then drop its ledger unless `keep_ledger`. Every
+/// way of running replications (the run, shards, sensitivity runs, cohort mode) ends each
+/// replication here, so a run holds the postings of only the replications in flight.
+pub fn keep(
+    central: &[Model],
+    acc: &model::Accounting,
+    mut rep: engine::RepResult,
+    keep_ledger: bool,
+) -> Kept {
+    let rows = balance::sheet_rows(&central[0]);
+    let valuations = central
+        .iter()
+        .zip(&rep.arms)
+        .map(|(m, arm)| balance::value_with(m, acc, arm, &rows))
+        .collect();
+    if !keep_ledger {
+        for arm in &mut rep.arms {
+            arm.drop_ledger();
+        }
+    }
+    Kept { rep, valuations }
 }
 
 /// The models of every arm for replication `rep`: the central models, or — when the
@@ -154,6 +196,7 @@ pub fn run_with_progress(
             .is_some_and(|c| c.load(Ordering::Relaxed))
     };
     let done = AtomicUsize::new(0);
+    let cf = scenario.counterfactual;
     let results = engine::run_replications(
         &reps,
         |r| {
@@ -161,6 +204,14 @@ pub fn run_with_progress(
                 return Err(Error::Interrupted);
             }
             models_for(scenario, r)
+        },
+        |models, rep| {
+            keep(
+                &scenario.arms,
+                &models[cf].accounting,
+                rep,
+                opts.keep_ledgers,
+            )
         },
         || {
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -175,25 +226,58 @@ pub fn run_with_progress(
 
 /// Summarise replications (in replication order) into a run's output. [`run`] and
 /// [`shard::merge`] both end here, so a merged run is the same as an unsharded one.
-pub fn assemble(scenario: &Scenario, results: Vec<engine::RepResult>) -> RunOutput {
-    let person_steps = results
+pub fn assemble(scenario: &Scenario, results: Vec<Kept>) -> RunOutput {
+    assemble_with(
+        &scenario.arms,
+        scenario.counterfactual,
+        &scenario.source.overrides,
+        results,
+    )
+}
+
+/// As [`assemble`], naming the arms and taking the central values from `central`.
+pub fn assemble_with(
+    central: &[Model],
+    cf: usize,
+    overrides: &[String],
+    results: Vec<Kept>,
+) -> RunOutput {
+    let mut valuations: Vec<Vec<balance::Valuation>> = (0..central.len())
+        .map(|_| Vec::with_capacity(results.len()))
+        .collect();
+    let mut reps = Vec::with_capacity(results.len());
+    for k in results {
+        for (a, v) in k.valuations.into_iter().enumerate() {
+            valuations[a].push(v);
+        }
+        reps.push(k.rep);
+    }
+    assemble_valued(central, cf, overrides, reps, valuations)
+}
+
+/// As [`assemble_with`], from the replications and their valuations
+/// (`valuations[arm][k]` is arm `arm` of `reps[k]`).
+pub fn assemble_valued(
+    central: &[Model],
+    cf: usize,
+    overrides: &[String],
+    reps: Vec<engine::RepResult>,
+    valuations: Vec<Vec<balance::Valuation>>,
+) -> RunOutput {
+    let person_steps = reps
         .iter()
         .flat_map(|r| r.arms.iter())
         .map(|a| a.person_steps)
         .sum();
-    // Each replication's (possibly drawn) discount rates travel in its results
-    // (`ArmRep::discount_rate`), so the central models suffice here.
-    let (summary, evaluated) = summary::summarize_with(
-        &scenario.arms,
-        scenario.counterfactual,
-        &results,
-        &scenario.source.overrides,
-        None,
-    );
+    let evaluated = summary::Evaluated {
+        rows: balance::sheet_rows(&central[0]),
+        valuations,
+    };
+    let (summary, evaluated) = summary::summarize_valued(central, cf, &reps, evaluated, overrides);
     RunOutput {
         summary,
         evaluated,
-        reps: results,
+        reps,
         person_steps,
     }
 }

@@ -256,9 +256,11 @@ pub struct MemoryEstimate {
     pub per_person: u64,
     /// Replications simulated at the same time (one per worker thread).
     pub in_flight: u64,
-    /// All replications in flight: persons × per person × in flight, plus chunk tallies.
+    /// All replications in flight: persons × per person × in flight, plus chunk tallies
+    /// and each one's ledger until it is valued.
     pub simulation: u64,
-    /// Results kept until the summary: replications × arms × (horizon × states/lines).
+    /// Results kept until the summary: replications × arms × (horizon × (states + sheet
+    /// rows)).
     pub results: u64,
     /// Everything, including a fixed allowance for the program itself.
     pub total: u64,
@@ -293,28 +295,24 @@ pub fn estimate_memory(scenario: &Scenario, replications: u64, threads: u64) -> 
                 .saturating_add(chunks * per_chunk),
         )
         .saturating_add(in_flight * (h + 1) * 8);
-    // Kept per replication and arm: the ledger's arrays (ledger.rs, ArmRep) and the
-    // discounted valuation per sheet row (balance.rs, Valuation: 5 × 2 values and one
-    // value per step).
-    let rep_bytes: u64 = scenario
-        .arms
-        .iter()
-        .map(|am| {
-            let rep = ArmRep::new(am, &Layout::new(am), checkpoints as usize);
-            let floats = rep.occupancy.len()
-                + rep.point_flows.len()
-                + rep.step_flows.len()
-                + rep.measures.len()
-                + rep.outcomes.len()
-                + rep.outcomes_participants.len()
-                + rep.in_programme.len();
-            let rows = am.actors.len() as u64 + 2;
-            floats as u64 * 8
-                + std::mem::size_of::<ArmRep>() as u64
-                + rows * (80 + 24 + h * 8)
-                + am.measures.len() as u64 * 16
-        })
-        .sum();
+    // Per arm: the ledger a replication in flight holds until it is valued (ledger.rs,
+    // ArmRep's postings and measures), and what is kept per replication (its counts, and
+    // the discounted valuation per sheet row: 5 × 2 values and one value per step).
+    let (ledger_bytes, rep_bytes) = scenario.arms.iter().fold((0u64, 0u64), |(l, k), am| {
+        let rep = ArmRep::new(am, &Layout::new(am), checkpoints as usize);
+        let ledger = rep.point_flows.len() + rep.step_flows.len() + rep.measures.len();
+        let counts = rep.occupancy.len()
+            + rep.outcomes.len()
+            + rep.outcomes_participants.len()
+            + rep.in_programme.len();
+        let rows = am.actors.len() as u64 + 2;
+        let kept = counts as u64 * 8
+            + std::mem::size_of::<ArmRep>() as u64
+            + rows * (80 + 24 + h * 8)
+            + am.measures.len() as u64 * 16;
+        (l + ledger as u64 * 8, k + kept)
+    });
+    let simulation = simulation.saturating_add(in_flight.saturating_mul(ledger_bytes));
     // occupancy.csv, about 80 bytes a row: arm × point × state × (all, women, men).
     let csv = arms * (h + 1) * s * 3 * 80;
     let results = replications.saturating_mul(rep_bytes).saturating_add(csv);

@@ -217,7 +217,7 @@ fn shard_file(
     out: &rehabsim::RunOutput,
 ) -> Result<(String, Vec<u8>), Error> {
     let header = rehabsim::shard::header(scenario, spec);
-    let bytes = rehabsim::shard::encode(&header, &out.reps)?;
+    let bytes = rehabsim::shard::encode(&header, &out.reps, &out.evaluated.valuations)?;
     eprintln!(
         "shard {spec}: replications {}–{} of {} ({} kB)",
         header.first_replication,

@@ -17,13 +17,14 @@
 //! **The partial file** is JSON: a `header` object (format, rehabsim version, the scenario
 //! file's path, text and SHA-256, the overrides and their SHA-256, seed, `R`, `K`, `N`
 //! and the first and last replication held) followed by `reps`, one replication per line
-//! with the raw integer-öre ledger of every arm. It carries the scenario *text*, not just
+//! with what a run keeps of it (`crate::keep`): the counts of every arm and its valuation
+//! (the ledger is valued in the shard and dropped). It carries the scenario *text*, not just
 //! its path, so that a merge needs nothing but the parts: the merge node need not see the
 //! original file, and a file edited between the shards and the merge cannot change the
 //! result. Floats are written in shortest round-trip form and every file is read back and
 //! compared byte for byte before it is written, so a merge sees exactly the bits the
-//! shard computed. For the default scenario (2 arms, 60 months, 24 lines) a replication
-//! takes about 72 kB, so 1 000 replications take about 72 MB over all shards.
+//! shard computed. For the default scenario (2 arms, 60 months, 10 sheet rows) a
+//! replication takes about 37 kB, so 1 000 replications take about 37 MB over all shards.
 
 use std::fmt;
 use std::ops::Range;
@@ -33,6 +34,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::balance::Valuation;
 use crate::engine::{RepResult, outcome_months};
 use crate::ledger::ArmRep;
 use crate::model::Model;
@@ -43,7 +45,7 @@ pub const PARTIAL_FILE: &str = "partial.json";
 /// The value of `header.format` in a partial-result file.
 pub const FORMAT: &str = "rehabsim-partial";
 /// The layout version of the partial-result file; a merge reads only this version.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Shard `index` of `count`: a validated `K/N` with `K < N`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,13 +194,16 @@ impl Header {
 struct StoredRep {
     replication: u32,
     arms: Vec<ArmRep>,
+    /// `[arm]`.
+    valuations: Vec<Valuation>,
 }
 
-/// [`StoredRep`] borrowed, for writing without copying the ledgers.
+/// [`StoredRep`] borrowed, for writing without copying.
 #[derive(Serialize)]
 struct StoredRepRef<'a> {
     replication: u32,
     arms: &'a [ArmRep],
+    valuations: Vec<&'a Valuation>,
 }
 
 #[derive(Deserialize)]
@@ -226,7 +231,10 @@ pub struct Part {
     /// Where the part was read from (for messages); empty for a part made in memory.
     pub file: PathBuf,
     pub header: Header,
+    /// The replications' counts (their ledgers were valued and dropped in the shard).
     pub reps: Vec<RepResult>,
+    /// `[arm][k]`: the valuation of arm `arm` in `reps[k]`.
+    pub valuations: Vec<Vec<Valuation>>,
 }
 
 /// The run options that run only shard `spec` of `scenario`. Refuses more shards than
@@ -276,6 +284,7 @@ pub fn run_shard(scenario: &Scenario, spec: ShardSpec) -> Result<Part, Error> {
         file: PathBuf::new(),
         header: header(scenario, spec),
         reps: out.reps,
+        valuations: out.evaluated.valuations,
     })
 }
 
@@ -291,7 +300,7 @@ impl Part {
 
     /// The bytes of this part's `partial.json` (see [`encode`]).
     pub fn encode(&self) -> Result<Vec<u8>, Error> {
-        encode(&self.header, &self.reps)
+        encode(&self.header, &self.reps, &self.valuations)
     }
 }
 
@@ -311,12 +320,18 @@ fn write_json<R: Serialize>(header: &Header, reps: &[R]) -> Result<Vec<u8>, serd
 /// re-encoded before being returned: if that does not reproduce them exactly (a value
 /// JSON cannot carry, such as NaN), this is an error rather than a merge that silently
 /// differs.
-pub fn encode(header: &Header, reps: &[RepResult]) -> Result<Vec<u8>, Error> {
+pub fn encode(
+    header: &Header,
+    reps: &[RepResult],
+    valuations: &[Vec<Valuation>],
+) -> Result<Vec<u8>, Error> {
     let reps: Vec<StoredRepRef> = reps
         .iter()
-        .map(|r| StoredRepRef {
+        .enumerate()
+        .map(|(k, r)| StoredRepRef {
             replication: r.replication,
             arms: &r.arms,
+            valuations: valuations.iter().filter_map(|v| v.get(k)).collect(),
         })
         .collect();
     let bytes = write_json(header, &reps)
@@ -367,17 +382,31 @@ pub fn decode(file: &Path, bytes: &[u8]) -> Result<Part, Error> {
     }
     let stored: StoredFile = serde_json::from_slice(bytes)
         .map_err(|e| Error::Input(format!("{shown} is not a valid partial result: {e}")))?;
+    let arms = stored.reps.first().map_or(0, |r| r.valuations.len());
+    let mut valuations: Vec<Vec<Valuation>> = vec![Vec::new(); arms];
+    let mut reps = Vec::with_capacity(stored.reps.len());
+    for r in stored.reps {
+        if r.valuations.len() != arms {
+            return Err(Error::Input(format!(
+                "{shown}: replication {} holds {} valuations, but the first holds {arms}; the \
+                 file was edited or damaged: run the shard again",
+                r.replication,
+                r.valuations.len()
+            )));
+        }
+        for (a, v) in r.valuations.into_iter().enumerate() {
+            valuations[a].push(v);
+        }
+        reps.push(RepResult {
+            replication: r.replication,
+            arms: r.arms,
+        });
+    }
     Ok(Part {
         file: file.to_path_buf(),
         header: stored.header,
-        reps: stored
-            .reps
-            .into_iter()
-            .map(|r| RepResult {
-                replication: r.replication,
-                arms: r.arms,
-            })
-            .collect(),
+        reps,
+        valuations,
     })
 }
 
@@ -539,9 +568,9 @@ fn check_shape(models: &[Model], part: &str, r: &RepResult) -> Result<(), Error>
             ("lines", a.lines, ln),
             ("measures", a.measures_n, ms),
             ("occupancy", a.occupancy.len(), p * s * 2),
-            ("point_flows", a.point_flows.len(), p * ln * 2),
-            ("step_flows", a.step_flows.len(), (p - 1) * ln * 2),
-            ("measures", a.measures.len(), p * ms * 2),
+            ("point_flows", a.point_flows.len(), 0),
+            ("step_flows", a.step_flows.len(), 0),
+            ("measures", a.measures.len(), 0),
             ("outcomes", a.outcomes.len(), c * s * 2),
             (
                 "outcomes_participants",
@@ -555,6 +584,52 @@ fn check_shape(models: &[Model], part: &str, r: &RepResult) -> Result<(), Error>
                 return Err(bad(format!(
                     "arm `{}`: {name} has {got} entries instead of {want}",
                     m.arm.id
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The shape of a part's valuations under the recompiled models: one per arm and
+/// replication, each with a value per sheet row, step and measure.
+fn check_valuations(models: &[Model], p: &Part) -> Result<(), Error> {
+    let bad = |what: String| {
+        Error::Input(format!(
+            "{}: {what}; the file was edited or damaged: run the shard again",
+            p.label()
+        ))
+    };
+    if p.valuations.len() != models.len() {
+        return Err(bad(format!(
+            "valuations of {} arms instead of {}",
+            p.valuations.len(),
+            models.len()
+        )));
+    }
+    let rows = crate::balance::sheet_rows(&models[0]).len();
+    for (m, vs) in models.iter().zip(&p.valuations) {
+        if vs.len() != p.reps.len() {
+            return Err(bad(format!(
+                "arm `{}` has {} valuations for {} replications",
+                m.arm.id,
+                vs.len(),
+                p.reps.len()
+            )));
+        }
+        for (v, r) in vs.iter().zip(&p.reps) {
+            let h = m.horizon as usize;
+            if v.by_sex.len() != rows
+                || v.series.len() != rows
+                || v.series.iter().any(|s| s.len() != h)
+                || v.measures.len() != m.measures.len()
+            {
+                return Err(bad(format!(
+                    "the valuation of arm `{}` in replication {} does not have {rows} sheet \
+                     rows of {h} steps and {} measures",
+                    m.arm.id,
+                    r.replication,
+                    m.measures.len()
                 )));
             }
         }
@@ -643,13 +718,24 @@ pub fn merge(mut parts: Vec<Part>) -> Result<(Scenario, RunOutput), Error> {
     }
     parts.sort_by_key(|p| p.header.shard);
     let mut reps = Vec::with_capacity(h.replications_total as usize);
+    let mut valuations: Vec<Vec<Valuation>> = vec![Vec::new(); scenario.arms.len()];
     for p in parts {
+        check_valuations(&scenario.arms, &p)?;
         for r in &p.reps {
             check_shape(&scenario.arms, &p.label(), r)?;
         }
         reps.extend(p.reps);
+        for (all, v) in valuations.iter_mut().zip(p.valuations) {
+            all.extend(v);
+        }
     }
-    let out = crate::assemble(&scenario, reps);
+    let out = crate::assemble_valued(
+        &scenario.arms,
+        scenario.counterfactual,
+        &scenario.source.overrides,
+        reps,
+        valuations,
+    );
     Ok((scenario, out))
 }
 

@@ -185,32 +185,16 @@ pub struct Evaluated {
     pub valuations: Vec<Vec<Valuation>>,
 }
 
+/// Value every arm of every replication with the models' own accounting. Needs the
+/// replications' ledgers.
 pub fn evaluate(models: &[Model], reps: &[RepResult]) -> Evaluated {
-    evaluate_with(models, reps, None)
-}
-
-/// As [`evaluate`], valuing replication `k` with `accounting[k]` (its own draw of
-/// uncertain discount rates) when given.
-pub fn evaluate_with(
-    models: &[Model],
-    reps: &[RepResult],
-    accounting: Option<&[crate::model::Accounting]>,
-) -> Evaluated {
     let rows = balance::sheet_rows(&models[0]);
     let valuations = models
         .iter()
         .enumerate()
         .map(|(a, m)| {
             reps.iter()
-                .enumerate()
-                .map(|(k, r)| match accounting.and_then(|acc| acc.get(k)) {
-                    Some(acc) if *acc != m.accounting => {
-                        let mut own = m.clone();
-                        own.accounting = acc.clone();
-                        balance::value(&own, &r.arms[a], &rows)
-                    }
-                    _ => balance::value(m, &r.arms[a], &rows),
-                })
+                .map(|r| balance::value(m, &r.arms[a], &rows))
                 .collect()
         })
         .collect();
@@ -384,26 +368,26 @@ fn opt_quantile(sorted: &[Option<u32>], p: f64) -> Option<f64> {
     sorted[idx].map(f64::from)
 }
 
-/// Build the summary of a run from its replications (in replication order).
+/// Build the summary of a run from its replications (in replication order). Needs the
+/// replications' ledgers.
 pub fn summarize(
     models: &[Model],
     cf: usize,
     reps: &[RepResult],
     overrides: &[String],
 ) -> (Summary, Evaluated) {
-    summarize_with(models, cf, reps, overrides, None)
+    summarize_valued(models, cf, reps, evaluate(models, reps), overrides)
 }
 
-/// As [`summarize`], valuing each replication with its own accounting when given (see
-/// [`evaluate_with`]).
-pub fn summarize_with(
+/// As [`summarize`], from replications already valued (`ev.valuations[arm][k]` is arm
+/// `arm` of `reps[k]`); the replications' ledgers are not read.
+pub fn summarize_valued(
     models: &[Model],
     cf: usize,
     reps: &[RepResult],
+    ev: Evaluated,
     overrides: &[String],
-    accounting: Option<&[crate::model::Accounting]>,
 ) -> (Summary, Evaluated) {
-    let ev = evaluate_with(models, reps, accounting);
     let base = &models[cf];
     let mps = base.months_per_step();
     let persons_of = |a: usize| -> Vec<f64> {

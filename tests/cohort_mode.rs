@@ -23,11 +23,19 @@ fn compile_file(path: &str, sets: &[&str]) -> Scenario {
 }
 
 fn micro(sc: &Scenario) -> RunOutput {
-    rehabsim::run(sc, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+    rehabsim::run(sc, &ledgers()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn exact(sc: &Scenario) -> RunOutput {
-    cohort_mode::run(sc, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+    cohort_mode::run(sc, &ledgers()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Keep the ledgers: these tests compare and check the postings themselves.
+fn ledgers() -> RunOptions {
+    RunOptions {
+        keep_ledgers: true,
+        ..RunOptions::default()
+    }
 }
 
 #[test]

@@ -29,7 +29,11 @@ fn ledger_balances_for_every_arm_replication_point_and_sex() {
     ])
     .unwrap();
     let sc = src.compile().unwrap();
-    let run = rehabsim::run(&sc, &RunOptions::default()).unwrap();
+    let keep = RunOptions {
+        keep_ledgers: true,
+        ..RunOptions::default()
+    };
+    let run = rehabsim::run(&sc, &keep).unwrap();
     assert_eq!(run.reps.len(), 6);
     for rep in &run.reps {
         let models = rehabsim::models_for(&sc, rep.replication).unwrap();
@@ -184,12 +188,8 @@ fn splitting_persons_of_one_replication_across_threads_changes_nothing() {
     );
 }
 
-/// The engine takes a short path for person-steps that change nothing but the clock (no
-/// move, rule, gap, programme month or referral). It must decide exactly as the full path
-/// would: every shipped scenario, example and test scenario gives equal results both ways,
-/// to the last öre and count.
-#[test]
-fn the_short_path_for_quiet_person_steps_changes_nothing() {
+/// Every shipped scenario, example and valid test scenario.
+fn scenario_files() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     for dir in ["scenarios", "scenarios/examples", "tests/data"] {
@@ -202,6 +202,78 @@ fn the_short_path_for_quiet_person_steps_changes_nothing() {
     }
     files.sort();
     assert!(files.len() >= 12, "{files:?}");
+    files
+}
+
+/// A run values each replication as soon as it finishes and drops its ledger (memory
+/// flat in replications). That must change no output: with and without the ledgers kept,
+/// every result file is byte-identical, in the microsimulation and in cohort mode, and
+/// the kept valuations are those of the kept ledgers.
+#[test]
+fn dropping_the_ledgers_after_valuing_changes_no_output() {
+    let keep = RunOptions {
+        keep_ledgers: true,
+        ..RunOptions::default()
+    };
+    for path in scenario_files() {
+        let mut src = scenario::load(&path).unwrap();
+        src.apply_overrides(&["scenario.replications=4".into()])
+            .unwrap();
+        let sc = src.compile().unwrap();
+        let csv = rehabsim::output::csv::CsvOptions::default();
+        let mut runs = vec![(
+            "microsimulation",
+            rehabsim::run(&sc, &RunOptions::default()).unwrap(),
+            rehabsim::run(&sc, &keep).unwrap(),
+        )];
+        if rehabsim::cohort_mode::unsupported(&sc.arms).is_none() {
+            runs.push((
+                "cohort mode",
+                rehabsim::cohort_mode::run(&sc, &RunOptions::default()).unwrap(),
+                rehabsim::cohort_mode::run(&sc, &keep).unwrap(),
+            ));
+        }
+        for (mode, lean, kept) in runs {
+            let shown = format!("{} ({mode})", path.display());
+            let arms = |o: &rehabsim::RunOutput| -> Vec<bool> {
+                o.reps
+                    .iter()
+                    .flat_map(|r| r.arms.iter().map(|a| a.has_ledger()))
+                    .collect()
+            };
+            assert!(
+                arms(&lean).iter().all(|&h| !h),
+                "{shown}: a ledger was kept"
+            );
+            assert!(
+                arms(&kept).iter().all(|&h| h),
+                "{shown}: a ledger was dropped"
+            );
+            let files = |o: &rehabsim::RunOutput| rehabsim::output::result_files(&sc, o, &csv);
+            assert!(files(&lean) == files(&kept), "{shown}: the outputs differ");
+            for (k, rep) in kept.reps.iter().enumerate() {
+                let models = rehabsim::models_for(&sc, rep.replication).unwrap();
+                let acc = &models[sc.counterfactual].accounting;
+                for (a, (m, arm)) in sc.arms.iter().zip(&rep.arms).enumerate() {
+                    let v = rehabsim::balance::value_with(m, acc, arm, &kept.evaluated.rows);
+                    assert_eq!(
+                        lean.evaluated.valuations[a][k], v,
+                        "{shown}: arm {a}, rep {k}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The engine takes a short path for person-steps that change nothing but the clock (no
+/// move, rule, gap, programme month or referral). It must decide exactly as the full path
+/// would: every shipped scenario, example and test scenario gives equal results both ways,
+/// to the last öre and count.
+#[test]
+fn the_short_path_for_quiet_person_steps_changes_nothing() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = scenario_files();
     let mut cases: Vec<(std::path::PathBuf, Vec<String>)> =
         files.into_iter().map(|f| (f, Vec::new())).collect();
     // The short path caches a person's row total until their clock or age reaches the

@@ -502,7 +502,13 @@ fn summary_bytes(sc: &rehabsim::Scenario, threads: usize) -> (Vec<u8>, rehabsim:
         .build()
         .expect("a thread pool");
     let out = pool
-        .install(|| rehabsim::run(sc, &RunOptions::default()))
+        .install(|| {
+            let keep = RunOptions {
+                keep_ledgers: true,
+                ..RunOptions::default()
+            };
+            rehabsim::run(sc, &keep)
+        })
         .expect("a valid scenario runs");
     (output::json::summary_json(&out.summary), out)
 }

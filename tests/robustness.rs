@@ -522,7 +522,11 @@ fn extreme_multipliers_keep_every_probability_valid_and_the_ledger_balanced() {
                             .unwrap_or_else(|e| panic!("{e}\n{text}"));
                         // The engine's debug assertion on P(leave) ∈ [0, 1] is active in
                         // this (debug) build.
-                        let out = rehabsim::run(&sc, &RunOptions::default()).expect("runs");
+                        let keep = RunOptions {
+                            keep_ledgers: true,
+                            ..RunOptions::default()
+                        };
+                        let out = rehabsim::run(&sc, &keep).expect("runs");
                         for rep in &out.reps {
                             for (m, arm) in sc.arms.iter().zip(&rep.arms) {
                                 check_balance(m, arm).expect("balanced");

@@ -36,11 +36,19 @@ fn compile(name: &str, replications: u32) -> Scenario {
     src.compile().unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Keep the ledgers: these tests check the postings themselves.
+fn ledgers() -> RunOptions {
+    RunOptions {
+        keep_ledgers: true,
+        ..RunOptions::default()
+    }
+}
+
 /// Runs, and balances in every replication and arm (3 replications keep each scenario
 /// well under a second in a debug build).
 fn runs_and_balances(name: &str) {
     let sc = compile(name, 3);
-    let out = run(&sc, &RunOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let out = run(&sc, &ledgers()).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(out.reps.len(), 3, "{name}");
     for r in &out.reps {
         for (a, arm) in r.arms.iter().enumerate() {
@@ -193,7 +201,7 @@ fn seed_budgets_are_posted_in_full_with_the_esf_share() {
         ),
     ] {
         let sc = compile(name, 1);
-        let out = run(&sc, &RunOptions::default()).unwrap();
+        let out = run(&sc, &ledgers()).unwrap();
         let m = &sc.arms[1];
         let k = m.items.iter().position(|i| i.id == item).unwrap();
         let esf_actor = m.actor_index("external_funders").unwrap();

@@ -398,13 +398,13 @@ fn damaged_and_foreign_files_are_refused_with_the_reason() {
     );
 
     // Written by a rehabsim whose partial files have another layout.
-    let newer = text.replacen("\"format_version\": 1,", "\"format_version\": 2,", 1);
+    let newer = text.replacen("\"format_version\": 2,", "\"format_version\": 3,", 1);
     assert_eq!(
         shard::decode(&file, newer.as_bytes())
             .unwrap_err()
             .to_string(),
         format!(
-            "{} has partial-result format version 2, but this rehabsim reads version 1: merge \
+            "{} has partial-result format version 3, but this rehabsim reads version 2: merge \
              with the rehabsim that wrote the shards",
             file.display()
         )
@@ -470,6 +470,25 @@ fn damaged_and_foreign_files_are_refused_with_the_reason() {
         )
     );
 
+    // A valuation of the wrong shape (a step missing from the net series per step).
+    let mut part = shard::decode(&file, &bytes).unwrap();
+    part.valuations[1][2].series[0].pop();
+    let other = write_shard(&sc, 1, 2, &dir);
+    let mut parts = vec![part];
+    parts.extend(read(&[other]));
+    let h = sc.arms[1].horizon;
+    let rows = rehabsim::balance::sheet_rows(&sc.arms[0]).len();
+    assert_eq!(
+        shard::merge(parts).unwrap_err().to_string(),
+        format!(
+            "{}: the valuation of arm `{second_arm}` in replication 2 does not have {rows} \
+             sheet rows of {h} steps and {} measures; the file was edited or damaged: run the \
+             shard again",
+            file.display(),
+            sc.arms[1].measures.len()
+        )
+    );
+
     // A folder where the shard never wrote its file.
     let empty = dir.join("part-9");
     std::fs::create_dir_all(&empty).unwrap();
@@ -524,20 +543,22 @@ fn partial_files_carry_floats_bit_for_bit_and_refuse_nan() {
         p.reps
             .iter()
             .flat_map(|r| r.arms.iter())
-            .flat_map(|a| {
-                a.occupancy
+            .flat_map(|a| a.occupancy.iter().chain(&a.outcomes).chain(&a.in_programme))
+            .chain(p.valuations.iter().flatten().flat_map(|v| {
+                v.by_sex
                     .iter()
-                    .chain(&a.measures)
-                    .chain(&a.outcomes)
-                    .chain(&a.in_programme)
-            })
+                    .flatten()
+                    .flatten()
+                    .chain(v.series.iter().flatten())
+                    .chain(v.measures.iter().flatten())
+            }))
             .map(|x| x.to_bits())
             .collect()
     };
     assert_eq!(bits(&part), bits(&back));
     assert_eq!(back.header, part.header);
 
-    part.reps[0].arms[0].measures[0] = f64::NAN;
+    part.valuations[0][0].series[0][0] = f64::NAN;
     let e = part.encode().unwrap_err();
     assert!(
         e.to_string().starts_with(

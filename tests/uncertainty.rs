@@ -45,6 +45,15 @@ fn run(sc: &Scenario) -> RunOutput {
     rehabsim::run(sc, &RunOptions::default()).expect("the run succeeds")
 }
 
+/// As [`run`], keeping every replication's ledger.
+fn run_keeping_ledgers(sc: &Scenario) -> RunOutput {
+    let keep = RunOptions {
+        keep_ledgers: true,
+        ..RunOptions::default()
+    };
+    rehabsim::run(sc, &keep).expect("the run succeeds")
+}
+
 fn item_amount(m: &Model, id: &str) -> f64 {
     let item = m
         .items
@@ -311,7 +320,7 @@ fn an_uncertain_discount_rate_values_each_replication_at_its_own_rate() {
         "linear.toml",
         &["accounting.discount_rate={ dist = \"uniform\", low = 0.0, high = 0.5 }"],
     );
-    let out = run(&sc);
+    let out = run_keeping_ledgers(&sc);
     let cf = sc.counterfactual;
     let rows = &out.evaluated.rows;
     let mut differs = false;

@@ -148,7 +148,13 @@ fn evaluate(
     let vals = &base.evaluated.valuations;
     // Replication `k` (`rep`) of the arm with its effect scaled by `s`: the difference of
     // every row and the extra person-years.
-    let run_scaled = |models: &[Model], k: usize, rep: &engine::RepResult, s: f64| {
+    // `cf_ledger` is the counterfactual's ledger in this replication when displacement
+    // needs it (the run dropped it after valuing).
+    let run_scaled = |models: &[Model],
+                      k: usize,
+                      rep: &engine::RepResult,
+                      cf_ledger: Option<&ArmRep>,
+                      s: f64| {
         let mut m = models[arm].clone();
         scale_effect(&mut m, s);
         let mut res =
@@ -158,8 +164,8 @@ fn evaluate(
             .pop()
             .ok_or_else(|| Error::Internal("a replication returned no arm".into()))?;
         let pair = [models[cf].clone(), m];
-        if pair[0].accounting.displacement > 0.0 {
-            let mut reps = vec![rep.arms[cf].clone(), arm_rep];
+        if let Some(cf_rep) = cf_ledger {
+            let mut reps = vec![cf_rep.clone(), arm_rep];
             ledger::apply_displacement(&pair, &mut reps);
             arm_rep = reps.swap_remove(1);
         }
@@ -177,8 +183,20 @@ fn evaluate(
         .enumerate()
         .map(|(k, rep)| {
             let models = models_for(scenario, rep.replication)?;
+            // Arms do not interact, so the counterfactual run alone is the same arm as in
+            // the run (one cohort, common random numbers).
+            let rerun;
+            let cf_ledger = if models[cf].accounting.displacement <= 0.0 {
+                None
+            } else if rep.arms[cf].has_ledger() {
+                Some(&rep.arms[cf])
+            } else {
+                let one = std::slice::from_ref(&models[cf]);
+                rerun = engine::run_replication(one, rep.replication, parallel_persons);
+                rerun.arms.first()
+            };
             runs.iter()
-                .map(|&s| run_scaled(&models, k, rep, s))
+                .map(|&s| run_scaled(&models, k, rep, cf_ledger, s))
                 .collect()
         })
         .collect();

@@ -21,9 +21,7 @@ pub mod psa;
 pub mod sweep;
 pub mod tornado;
 
-use std::sync::Mutex;
-
-use crate::model::{Accounting, Model};
+use crate::model::Model;
 use crate::scenario::Scenario;
 use crate::{Error, RunOutput};
 
@@ -36,49 +34,19 @@ pub fn run_models(
     models_of: &(dyn Fn(u32) -> Result<Vec<Model>, Error> + Sync),
 ) -> Result<RunOutput, Error> {
     let reps: Vec<u32> = (0..scenario.base().replications).collect();
-    let accounting: Vec<Mutex<Option<Accounting>>> =
-        reps.iter().map(|_| Mutex::new(None)).collect();
     let cf = scenario.counterfactual;
     let results = crate::engine::run_replications(
         &reps,
-        |r| {
-            let models = models_of(r)?;
-            if let Some(slot) = accounting.get(r as usize)
-                && let Ok(mut g) = slot.lock()
-            {
-                *g = Some(models[cf].accounting.clone());
-            }
-            Ok(models)
-        },
+        models_of,
+        |models, rep| crate::keep(central, &models[cf].accounting, rep, false),
         || {},
     )?;
-    let accounting: Vec<Accounting> = accounting
-        .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| central[cf].accounting.clone())
-        })
-        .collect();
-    let person_steps = results
-        .iter()
-        .flat_map(|r| r.arms.iter())
-        .map(|a| a.person_steps)
-        .sum();
-    let (summary, evaluated) = crate::summary::summarize_with(
+    Ok(crate::assemble_with(
         central,
         cf,
-        &results,
         &scenario.source.overrides,
-        Some(&accounting),
-    );
-    Ok(RunOutput {
-        summary,
-        evaluated,
-        reps: results,
-        person_steps,
-    })
+        results,
+    ))
 }
 
 /// Index of the programme arm named `arm` (the first arm that is not the counterfactual
