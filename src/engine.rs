@@ -881,6 +881,9 @@ impl ArmCtx<'_> {
         let mut blocks = [[0u32; 4]; SUB];
         for (g, group) in chunk.chunks_mut(SUB).enumerate() {
             let first = base + g * SUB;
+            if pass.fast && t < h {
+                self.prefetch_sums(first + 2 * SUB, group.len());
+            }
             if !pass.fast {
                 self.tally_group(first, group, out);
             }
@@ -929,6 +932,28 @@ impl ArmCtx<'_> {
                     if to != from {
                         out.standing.shift(from, to, &self.sum_cols, i);
                     }
+                }
+            }
+        }
+    }
+
+    /// Ask the cache for the summed-attribute values of persons `from .. from + len` (the
+    /// next group). A person who changes cell reads theirs (`ChunkTally::shift`); a few
+    /// per cent of persons do, scattered, so without this each read is a cache miss the
+    /// person loop waits for, one at a time.
+    #[inline(always)]
+    fn prefetch_sums(&self, from: usize, len: usize) {
+        #[cfg(target_arch = "x86_64")]
+        for col in &self.sum_cols {
+            let Some(part) = col.get(from..(from + len).min(col.len())) else {
+                continue;
+            };
+            for line in part.chunks(8) {
+                // SAFETY: prefetching is a hint; the address is inside `col`.
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                        line.as_ptr().cast(),
+                    );
                 }
             }
         }
