@@ -938,9 +938,10 @@ impl ArmCtx<'_> {
     }
 
     /// Ask the cache for the summed-attribute values of persons `from .. from + len` (the
-    /// next group). A person who changes cell reads theirs (`ChunkTally::shift`); a few
-    /// per cent of persons do, scattered, so without this each read is a cache miss the
-    /// person loop waits for, one at a time.
+    /// caller passes the group two ahead: one ahead leaves too little time). A person who
+    /// changes cell reads theirs (`ChunkTally::shift`); a few per cent of persons do,
+    /// scattered, so without this each read is a cache miss the person loop waits for,
+    /// one at a time. A hint only: results do not depend on it.
     #[inline(always)]
     fn prefetch_sums(&self, from: usize, len: usize) {
         #[cfg(target_arch = "x86_64")]
@@ -957,6 +958,8 @@ impl ArmCtx<'_> {
                 }
             }
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (from, len);
     }
 
     /// The tally cell of person `i` now.

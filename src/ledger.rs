@@ -387,6 +387,8 @@ impl ArmRep {
     /// valuation, displacement and `check_balance` read.
     pub fn has_ledger(&self) -> bool {
         self.point_flows.len() == self.points * self.lines * 2
+            && self.measures.len() == self.points * self.measures_n * 2
+            && !(self.point_flows.is_empty() && self.measures.is_empty())
     }
 
     /// Drop the ledger (see [`ArmRep::has_ledger`]) and keep the counts. A run does this

@@ -188,6 +188,7 @@ pub fn run_with_progress(
         scenario,
         reps.len() as u64,
         rayon::current_num_threads() as u64,
+        opts.keep_ledgers,
     );
     limits::check_memory(scenario, &est, limits::available_memory())?;
     let cancelled = || {
@@ -224,8 +225,9 @@ pub fn run_with_progress(
     Ok(assemble(scenario, results))
 }
 
-/// Summarise replications (in replication order) into a run's output. [`run`] and
-/// [`shard::merge`] both end here, so a merged run is the same as an unsharded one.
+/// Summarise replications (in replication order) into a run's output. [`run`] (through
+/// here) and [`shard::merge`] both end in [`assemble_valued`], so a merged run is the same
+/// as an unsharded one.
 pub fn assemble(scenario: &Scenario, results: Vec<Kept>) -> RunOutput {
     assemble_with(
         &scenario.arms,

@@ -272,8 +272,14 @@ pub struct MemoryEstimate {
 const BASELINE_BYTES: u64 = 64 << 20;
 
 /// Estimate the memory of running `replications` replications of `scenario` on `threads`
-/// worker threads, from the engine's data structures (engine.rs, cohort.rs, ledger.rs).
-pub fn estimate_memory(scenario: &Scenario, replications: u64, threads: u64) -> MemoryEstimate {
+/// worker threads, from the engine's data structures (engine.rs, cohort.rs, ledger.rs);
+/// `keep_ledgers` as in [`crate::RunOptions::keep_ledgers`].
+pub fn estimate_memory(
+    scenario: &Scenario,
+    replications: u64,
+    threads: u64,
+    keep_ledgers: bool,
+) -> MemoryEstimate {
     let m = scenario.base();
     let n = m.population.persons;
     let s = m.states.len() as u64;
@@ -315,7 +321,8 @@ pub fn estimate_memory(scenario: &Scenario, replications: u64, threads: u64) -> 
     let simulation = simulation.saturating_add(in_flight.saturating_mul(ledger_bytes));
     // occupancy.csv, about 80 bytes a row: arm × point × state × (all, women, men).
     let csv = arms * (h + 1) * s * 3 * 80;
-    let results = replications.saturating_mul(rep_bytes).saturating_add(csv);
+    let kept = rep_bytes + if keep_ledgers { ledger_bytes } else { 0 };
+    let results = replications.saturating_mul(kept).saturating_add(csv);
     MemoryEstimate {
         per_person,
         in_flight,

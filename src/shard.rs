@@ -325,6 +325,21 @@ pub fn encode(
     reps: &[RepResult],
     valuations: &[Vec<Valuation>],
 ) -> Result<Vec<u8>, Error> {
+    // A merge expects exactly this; refuse here rather than after the cluster time is spent.
+    if reps.iter().any(|r| r.arms.iter().any(ArmRep::has_ledger)) {
+        return Err(Error::Internal(
+            "a partial result holds replications with their ledgers; run the shard without \
+             keeping ledgers"
+                .into(),
+        ));
+    }
+    if valuations.iter().any(|v| v.len() != reps.len()) {
+        return Err(Error::Internal(format!(
+            "a partial result of {} replications holds valuations of another number of \
+             replications",
+            reps.len()
+        )));
+    }
     let reps: Vec<StoredRepRef> = reps
         .iter()
         .enumerate()
@@ -388,8 +403,9 @@ pub fn decode(file: &Path, bytes: &[u8]) -> Result<Part, Error> {
     for r in stored.reps {
         if r.valuations.len() != arms {
             return Err(Error::Input(format!(
-                "{shown}: replication {} holds {} valuations, but the first holds {arms}; the \
-                 file was edited or damaged: run the shard again",
+                "{shown}: replication {} holds the valuations of {} arm(s), but the first \
+                 replication those of {arms}; the file was edited or damaged: run the shard \
+                 again",
                 r.replication,
                 r.valuations.len()
             )));

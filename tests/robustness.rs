@@ -346,7 +346,7 @@ fn the_memory_estimate_follows_the_engine_data_structures() {
     src.apply_overrides(&["population.persons=1000000".into()])
         .expect("override");
     let sc = src.compile().expect("valid");
-    let est = limits::estimate_memory(&sc, 2, 8);
+    let est = limits::estimate_memory(&sc, 2, 8, false);
     // 14 bytes of cohort columns, 24 of person state (20) and age column (4), 8 of
     // queues; no attributes.
     assert_eq!(est.per_person, 46);
@@ -358,15 +358,25 @@ fn the_memory_estimate_follows_the_engine_data_structures() {
     assert!(est.simulation < 2 * 52 * 1_000_000, "{}", est.simulation);
     assert!(est.total < 1 << 30, "{}", est.total);
     // Results grow with the replications, not with the persons.
-    let many = limits::estimate_memory(&sc, 1_000_000, 8);
+    let many = limits::estimate_memory(&sc, 1_000_000, 8, false);
     assert_eq!(many.in_flight, 8);
     assert!(many.results > 1000 * est.results / 2);
+    // Keeping every replication's ledger (a library option for audits) is counted per
+    // replication, not only for the replications in flight.
+    let kept = limits::estimate_memory(&sc, 1_000_000, 8, true);
+    assert!(
+        kept.results > many.results + 1_000_000 * 1000,
+        "{} vs {}",
+        kept.results,
+        many.results
+    );
+    assert_eq!(kept.simulation, many.simulation);
 }
 
 #[test]
 fn a_run_larger_than_the_memory_is_refused_with_the_estimate_and_the_limit() {
     let sc = tiny();
-    let est = limits::estimate_memory(&sc, 2, 2);
+    let est = limits::estimate_memory(&sc, 2, 2, false);
     assert_eq!(
         limits::check_memory(&sc, &est, Some(est.total)).ok(),
         Some(())

@@ -647,3 +647,34 @@ fn parts_made_in_memory_merge_too_and_are_named_by_their_shard() {
          0/2 (in memory): the parts overlap; merge each shard once"
     );
 }
+
+/// A shard writes what a run keeps (counts and valuations), never ledgers, and every arm's
+/// valuations match its replications: a part that does not is refused when it is written,
+/// not at the merge after the cluster time is spent.
+#[test]
+fn a_partial_file_is_refused_when_written_with_ledgers_or_missing_valuations() {
+    let sc = compile(&default_path(), &small());
+    let spec = ShardSpec::new(0, 7).unwrap();
+    let mut opts = shard::plan(&sc, spec).unwrap();
+    opts.keep_ledgers = true;
+    let out = rehabsim::run(&sc, &opts).unwrap();
+    let with_ledgers = Part {
+        file: PathBuf::new(),
+        header: shard::header(&sc, spec),
+        reps: out.reps,
+        valuations: out.evaluated.valuations,
+    };
+    assert_eq!(
+        with_ledgers.encode().unwrap_err().to_string(),
+        "internal error: a partial result holds replications with their ledgers; run the \
+         shard without keeping ledgers"
+    );
+    let mut part = shard::run_shard(&sc, spec).unwrap();
+    part.encode().expect("a shard as run encodes");
+    part.valuations[1].pop();
+    assert_eq!(
+        part.encode().unwrap_err().to_string(),
+        "internal error: a partial result of 2 replications holds valuations of another \
+         number of replications"
+    );
+}
