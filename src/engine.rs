@@ -1041,7 +1041,8 @@ pub fn run_replication_paths(
     RepResult { replication, arms }
 }
 
-fn outcome_index(m: &Model) -> (Vec<u32>, Vec<u8>) {
+/// Steps since entry at which outcomes are tallied, in the order of `ArmRep::outcomes`.
+fn outcome_steps(m: &Model) -> Vec<u32> {
     let mps = m.months_per_step();
     let mut steps: Vec<u32> = OUTCOME_MONTHS
         .iter()
@@ -1054,11 +1055,7 @@ fn outcome_index(m: &Model) -> (Vec<u32>, Vec<u8>) {
             steps.push(tg.month / mps);
         }
     }
-    let mut index = vec![u8::MAX; m.horizon as usize + 1];
-    for (k, &s) in steps.iter().enumerate() {
-        index[s as usize] = k as u8;
-    }
-    (steps.iter().map(|s| s * mps).collect(), index)
+    steps
 }
 
 /// For every state and age in months `a`, the first age above `a` at which the state's row
@@ -1088,7 +1085,8 @@ fn age_until(tables: &Tables, age_risk: &[f32], states: usize) -> Vec<u16> {
 
 /// Months since entry at which outcomes are tallied, in the order of `ArmRep::outcomes`.
 pub fn outcome_months(m: &Model) -> Vec<u32> {
-    outcome_index(m).0
+    let mps = m.months_per_step();
+    outcome_steps(m).iter().map(|s| s * mps).collect()
 }
 
 fn run_arm(
@@ -1102,7 +1100,8 @@ fn run_arm(
     let n = cohort.len();
     let layout = crate::ledger::Layout::new(m);
     let age_risk = Cohort::age_risk_table(m);
-    let (out_months, out_index) = outcome_index(m);
+    // Checkpoint `k` is `out_steps[k]` steps after entry.
+    let out_steps = outcome_steps(m);
     let rules_by_state = m.rules_by_state();
     let (in_prog_mult, drop_p) = m.programme_rates();
     let mps = m.months_per_step();
@@ -1175,22 +1174,15 @@ fn run_arm(
             valid_until: 0,
         })
         .collect();
-    let mut rep = ArmRep::new(m, &layout, out_months.len());
+    let mut rep = ArmRep::new(m, &layout, out_steps.len());
     // Waiting list: (person, step of referral). An entry is stale when the person left the
     // list (found work, retired) — a later referral queues them again at the back.
     let mut queue: std::collections::VecDeque<(u32, u16)> = std::collections::VecDeque::new();
     let mut in_prog: i64 = 0;
     let mut outs: Vec<ChunkOut> = (0..n.div_ceil(CHUNK))
-        .map(|_| ChunkOut::new(m, &layout, out_months.len()))
+        .map(|_| ChunkOut::new(m, &layout, out_steps.len()))
         .collect();
-    // Checkpoint `k` is `out_steps[k]` steps after entry (`out_index` inverted).
-    let out_steps: Vec<(usize, u32)> = out_index
-        .iter()
-        .enumerate()
-        .filter(|&(_, &k)| k != u8::MAX)
-        .map(|(since, &k)| (k as usize, since as u32))
-        .collect();
-    let mut tally = Tally::new(&layout, out_months.len());
+    let mut tally = Tally::new(&layout, out_steps.len());
     let mut transitions = vec![0u32; m.states.len() * m.states.len() * 2];
     let mut pass = Pass {
         fast,
@@ -1262,7 +1254,7 @@ fn run_arm(
         // contiguous range because the cohort is ordered by entry.
         pass.entering = lo..hi;
         pass.checkpoints.clear();
-        for &(k, since) in &out_steps {
+        for (k, &since) in out_steps.iter().enumerate() {
             if let Some(e) = t.checked_sub(since) {
                 let lo = cohort.entry.partition_point(|&x| x < e);
                 let hi = cohort.entry.partition_point(|&x| x <= e);

@@ -275,7 +275,7 @@ pub fn assemble_valued(
         rows: balance::sheet_rows(&central[0]),
         valuations,
     };
-    let (summary, evaluated) = summary::summarize_valued(central, cf, &reps, evaluated, overrides);
+    let (summary, evaluated) = summary::summarize(central, cf, &reps, evaluated, overrides);
     RunOutput {
         summary,
         evaluated,

@@ -185,22 +185,6 @@ pub struct Evaluated {
     pub valuations: Vec<Vec<Valuation>>,
 }
 
-/// Value every arm of every replication with the models' own accounting. Needs the
-/// replications' ledgers.
-pub fn evaluate(models: &[Model], reps: &[RepResult]) -> Evaluated {
-    let rows = balance::sheet_rows(&models[0]);
-    let valuations = models
-        .iter()
-        .enumerate()
-        .map(|(a, m)| {
-            reps.iter()
-                .map(|r| balance::value(m, &r.arms[a], &rows))
-                .collect()
-        })
-        .collect();
-    Evaluated { rows, valuations }
-}
-
 fn sheet(
     row: &SheetRow,
     vals: &[&Valuation],
@@ -368,20 +352,10 @@ fn opt_quantile(sorted: &[Option<u32>], p: f64) -> Option<f64> {
     sorted[idx].map(f64::from)
 }
 
-/// Build the summary of a run from its replications (in replication order). Needs the
-/// replications' ledgers.
+/// Build the summary of a run from its replications (in replication order) and their
+/// valuations (`ev.valuations[arm][k]` is arm `arm` of `reps[k]`, see `crate::keep`); the
+/// replications' ledgers are not read.
 pub fn summarize(
-    models: &[Model],
-    cf: usize,
-    reps: &[RepResult],
-    overrides: &[String],
-) -> (Summary, Evaluated) {
-    summarize_valued(models, cf, reps, evaluate(models, reps), overrides)
-}
-
-/// As [`summarize`], from replications already valued (`ev.valuations[arm][k]` is arm
-/// `arm` of `reps[k]`); the replications' ledgers are not read.
-pub fn summarize_valued(
     models: &[Model],
     cf: usize,
     reps: &[RepResult],

@@ -234,28 +234,25 @@ fn the_run(scenario: &Scenario, base: &RunOutput, arm: usize) -> Point {
     let cf = scenario.counterfactual;
     let rows = &base.evaluated.rows;
     let vals = &base.evaluated.valuations;
-    {
-        // The modelled programme: the run itself.
-        let models = &scenario.arms;
-        let diff = (0..base.reps.len())
-            .map(|k| {
-                (0..rows.len())
-                    .map(|ri| vals[arm][k].total(ri, NET) - vals[cf][k].total(ri, NET))
-                    .collect()
-            })
-            .collect();
-        let years = base
-            .reps
-            .iter()
-            .map(|r| {
-                success_years(&models[arm], &r.arms[arm]) - success_years(&models[cf], &r.arms[cf])
-            })
-            .collect();
-        Point {
-            scale: 1.0,
-            diff,
-            years,
-        }
+    let models = &scenario.arms;
+    let diff = (0..base.reps.len())
+        .map(|k| {
+            (0..rows.len())
+                .map(|ri| vals[arm][k].total(ri, NET) - vals[cf][k].total(ri, NET))
+                .collect()
+        })
+        .collect();
+    let years = base
+        .reps
+        .iter()
+        .map(|r| {
+            success_years(&models[arm], &r.arms[arm]) - success_years(&models[cf], &r.arms[cf])
+        })
+        .collect();
+    Point {
+        scale: 1.0,
+        diff,
+        years,
     }
 }
 
