@@ -15,7 +15,9 @@
 //! After the last step, places are filled once more and point `H` is tallied.
 //!
 //! The hot loop never posts money per person: it counts persons (and sums attributes)
-//! per cell, and amounts are posted once per cell and point (`ledger.rs`).
+//! per cell, and amounts are posted once per cell and point (`ledger.rs`). The arms of a
+//! replication do not interact; they run side by side, step by step (`run_arms`), so that
+//! the month blocks of the random numbers they share are computed once for all of them.
 
 use rayon::prelude::*;
 
@@ -36,16 +38,18 @@ const NO_GAP: u8 = u8::MAX;
 /// The mutable state of a person in one arm.
 #[derive(Debug, Clone, Copy)]
 struct PersonState {
-    /// The short path's cache: an upper bound (the total rounded up to `f32`) of the total
-    /// of the person's transition row (success hazards times the person's multiplier,
-    /// plus the others), valid in steps before `valid_until`. Until then, for a person
-    /// outside the programme who takes only short-path steps, the row, the multiplier
-    /// and the absence of retirement are known not to change. A draw at or above the bound
-    /// is a draw at or above the total; one below goes to the full path, which decides
-    /// exactly.
-    total_up: f32,
+    /// The short path's cache, valid in steps before `valid_until` (0: no cache): the
+    /// transition draws at or above `quiet_from` are those at or above the total of the
+    /// person's transition row (success hazards times the person's multiplier, plus the
+    /// others). Until then, for a person outside the programme who takes only short-path
+    /// steps, the row, the multiplier, the amount band, whether a referral can come and
+    /// the absence of retirement are known not to change (`ArmCtx::fill_cache`).
+    quiet_from: u32,
     /// Excess hazard ratio on success moves kept after the programme (decays).
     excess: f32,
+    /// Steps in the current state. While a cache is held (`valid_until != 0`) this is an
+    /// offset: the clock at step `t` is `clock + t` (wrapping), so that the short step
+    /// writes nothing to the person; [`PersonState::settle_clock`] makes it the clock.
     clock: u16,
     /// Steps in the programme (in programme) or the step of referral (waiting).
     prog: u16,
@@ -54,6 +58,32 @@ struct PersonState {
     phase: u8,
     gap_left: u8,
     gap_dest: u8,
+    /// Cached with the total: outside the programme in a state eligible for it, so a
+    /// referral draw can end the short path.
+    referable: bool,
+}
+
+impl PersonState {
+    /// Make `clock` the clock at step `t` again (a cache keeps it as an offset) and drop a
+    /// cache that has run out.
+    #[inline(always)]
+    fn settle_clock(&mut self, t: u32) {
+        if self.valid_until != 0 {
+            self.clock = self.clock.wrapping_add(t as u16);
+            if t >= u32::from(self.valid_until) {
+                self.valid_until = 0;
+            }
+        }
+    }
+
+    /// After a short step at `t` (the clock already counted): keep the clock as an offset
+    /// if the person holds a cache.
+    #[inline(always)]
+    fn offset_clock(&mut self, t: u32) {
+        if self.valid_until != 0 {
+            self.clock = self.clock.wrapping_sub((t + 1) as u16);
+        }
+    }
 }
 
 /// Bytes the engine keeps per person and arm in flight: the person's state and the
@@ -316,12 +346,6 @@ struct ArmCtx<'a> {
     income_attr: Option<usize>,
 }
 
-/// The smallest `f32` at or above `x` (`as` rounds to nearest, which may be below).
-fn f32_at_least(x: f64) -> f32 {
-    let r = x as f32;
-    if f64::from(r) < x { r.next_up() } else { r }
-}
-
 /// What every chunk's pass needs to know about step `t` besides the persons.
 struct Pass {
     /// Short path for quiet person-steps and the standing tally (else the reference: the
@@ -329,6 +353,9 @@ struct Pass {
     fast: bool,
     /// The persons who enter at `t`.
     entering: std::ops::Range<usize>,
+    /// A person outside the programme is referred at `t` when the referral lane's draw is
+    /// below this (`rng::draws_below` of the referral probability; 0 outside the window).
+    referral_below: u64,
     /// The persons at an outcome checkpoint at `t`: `(k, lo, hi)`, persons `lo..hi` are
     /// the `k`-th checkpoint's months after their entry.
     checkpoints: Vec<(usize, usize, usize)>,
@@ -585,8 +612,10 @@ impl ArmCtx<'_> {
         if flags & S_RULES != 0 || ps.gap_left > 0 || ps.phase == PHASE_IN {
             return false;
         }
-        let total = if t < u32::from(ps.valid_until) {
-            f64::from(ps.total_up)
+        if t < u32::from(ps.valid_until) {
+            if blk[LANE_TRANSITION] < ps.quiet_from {
+                return false;
+            }
         } else {
             let age_months = self.age_months(i, t);
             if age_months + self.mps as usize >= self.retire_months {
@@ -609,13 +638,12 @@ impl ArmCtx<'_> {
             if self.cache && ps.phase != PHASE_AFTER {
                 self.fill_cache(ps, t, k, age_months, total, tables);
             }
-            total
-        };
-        // Both modes move nobody when the draw is at or above the row's total (a hazard
-        // total bounds the probability of leaving; a probability row above 1 always
-        // catches the draw and is clamped on the full path).
-        if unit(blk[LANE_TRANSITION]) < total {
-            return false;
+            // Both modes move nobody when the draw is at or above the row's total (a
+            // hazard total bounds the probability of leaving; a probability row above 1
+            // always catches the draw and is clamped on the full path).
+            if unit(blk[LANE_TRANSITION]) < total {
+                return false;
+            }
         }
         !(ps.phase == PHASE_NONE && flags & S_ELIGIBLE != 0 && self.referred(t, blk))
     }
@@ -634,7 +662,14 @@ impl ArmCtx<'_> {
     ) {
         let mps = self.mps as usize;
         // Steps until a bound is reached (each at least 1 here: the person is below all).
-        let steps_to_age = |age: usize| (age - age_months).div_ceil(mps);
+        // (A division only on the rarer multi-month steps.)
+        let steps_to_age = |age: usize| {
+            if mps == 1 {
+                age - age_months
+            } else {
+                (age - age_months).div_ceil(mps)
+            }
+        };
         let clock_until = tables.clock_until[k];
         let by_clock = if clock_until == u16::MAX {
             usize::MAX
@@ -649,11 +684,29 @@ impl ArmCtx<'_> {
             steps_to_age(usize::from(age_until))
         };
         let by_retirement = steps_to_age(self.retire_months - mps);
-        let steps = by_clock.min(by_age).min(by_retirement);
+        // The step at `t` is the full path's; the next ones must stay in the amount band.
+        let by_edge = self
+            .tally_layout
+            .next_edge(ps.state as usize, ps.clock.saturating_add(1))
+            .map_or(usize::MAX, |e| usize::from(e - ps.clock));
+        // The clock, counted as an offset while cached, must not reach its saturation.
+        let by_saturation = usize::from(u16::MAX - ps.clock);
+        let steps = by_clock
+            .min(by_age)
+            .min(by_retirement)
+            .min(by_edge)
+            .min(by_saturation);
+        // A total that every draw is below caches nothing: those persons take the full
+        // path every step anyway.
+        let Ok(quiet_from) = u32::try_from(draws_below(total)) else {
+            ps.valid_until = 0;
+            return;
+        };
         ps.valid_until = (t as usize)
             .saturating_add(steps)
             .min(usize::from(u16::MAX)) as u16;
-        ps.total_up = f32_at_least(total);
+        ps.quiet_from = quiet_from;
+        ps.referable = ps.phase == PHASE_NONE && self.sflags[ps.state as usize] & S_ELIGIBLE != 0;
     }
 
     /// The referral draw for step `t + 1` of a person not in or waiting for the programme.
@@ -855,86 +908,125 @@ impl ArmCtx<'_> {
         }
     }
 
-    /// The person pass of one chunk (persons `base ..`) in step `t`: tally trace point
-    /// `t`, then, before the horizon, steps 4–8 of every person still in the model.
-    #[allow(clippy::too_many_arguments)]
-    fn pass_chunk(
-        &self,
-        t: u32,
-        h: u32,
-        base: usize,
-        chunk: &mut [PersonState],
-        tables: &Tables,
-        pass: &Pass,
-        out: &mut ChunkOut,
-    ) {
-        let end = base + chunk.len();
+    /// The start of the person pass of one chunk (persons `base ..`) in step `t`: the
+    /// persons who enter join the standing tally, which becomes trace point `t`'s.
+    fn begin_chunk(&self, base: usize, chunk: &[PersonState], pass: &Pass, out: &mut ChunkOut) {
         if pass.fast {
+            let end = base + chunk.len();
             for i in pass.entering.start.max(base)..pass.entering.end.min(end) {
                 let cell = self.cell_of(i, &chunk[i - base]);
                 out.standing.add(cell, &self.sum_cols, i);
             }
             out.cells.copy_from(&out.standing);
         }
-        // A few hundred persons at a time, so that their states and month blocks stay in
-        // L1 from the tally through the step.
-        let mut blocks = [[0u32; 4]; SUB];
-        for (g, group) in chunk.chunks_mut(SUB).enumerate() {
-            let first = base + g * SUB;
-            if pass.fast && t < h {
-                self.prefetch_sums(first + 2 * SUB, group.len());
+    }
+
+    /// The person pass of one group (persons `first ..`) in step `t`, after
+    /// [`ArmCtx::begin_chunk`] of its chunk: tally trace point `t`, then, with the
+    /// group's month blocks (`None` at the horizon), steps 4–8 of every person still in
+    /// the model.
+    #[allow(clippy::too_many_arguments)]
+    fn pass_group(
+        &self,
+        t: u32,
+        first: usize,
+        group: &mut [PersonState],
+        blocks: Option<&[[u32; 4]]>,
+        tables: &Tables,
+        pass: &Pass,
+        out: &mut ChunkOut,
+    ) {
+        if pass.fast && blocks.is_some() {
+            self.prefetch_sums(first + 2 * SUB, group.len());
+        }
+        if !pass.fast {
+            self.tally_group(first, group, out);
+        }
+        for &(k, lo, hi) in &pass.checkpoints {
+            for i in lo.max(first)..hi.min(first + group.len()) {
+                let ps = &group[i - first];
+                out.outcomes.add(
+                    k,
+                    ps.state as usize,
+                    self.cohort.sex[i] as usize,
+                    ps.phase >= PHASE_IN,
+                );
             }
-            if !pass.fast {
-                self.tally_group(first, group, out);
-            }
-            for &(k, lo, hi) in &pass.checkpoints {
-                for i in lo.max(first)..hi.min(first + group.len()) {
-                    let ps = &group[i - first];
-                    out.outcomes.add(
-                        k,
-                        ps.state as usize,
-                        self.cohort.sex[i] as usize,
-                        ps.phase >= PHASE_IN,
-                    );
+        }
+        let Some(blocks) = blocks else {
+            return;
+        };
+        if !pass.fast {
+            for (j, (ps, blk)) in group.iter_mut().zip(blocks.iter()).enumerate() {
+                if self.sflags[ps.state as usize] & S_ABSORBING == 0 {
+                    self.step_person(first + j, ps, t, tables, *blk, out);
                 }
             }
-            if t >= h {
+            return;
+        }
+        let mut rest = [0u8; SUB];
+        let rest = Self::quiet_cached(t, pass.referral_below, group, blocks, &mut rest);
+        for &j in rest {
+            let j = usize::from(j);
+            let (ps, blk) = (&mut group[j], &blocks[j]);
+            if self.sflags[ps.state as usize] & S_ABSORBING != 0 {
                 continue;
             }
-            // The same numbers as one `streams.block(i, t, Month)` per person, computed
-            // lane-parallel.
-            let blocks = &mut blocks[..group.len()];
-            self.streams
-                .blocks_into(first as u32, t, Purpose::Month, blocks);
-            for (j, (ps, blk)) in group.iter_mut().zip(blocks.iter()).enumerate() {
-                if self.sflags[ps.state as usize] & S_ABSORBING != 0 {
-                    continue;
+            let i = first + j;
+            ps.settle_clock(t);
+            if self.quiet(i, ps, t, tables, blk) {
+                if ps.phase == PHASE_AFTER {
+                    ps.excess *= self.retention;
                 }
-                let i = first + j;
-                if !pass.fast {
-                    self.step_person(i, ps, t, tables, *blk, out);
-                } else if self.quiet(i, ps, t, tables, blk) {
-                    if ps.phase == PHASE_AFTER {
-                        ps.excess *= self.retention;
-                    }
-                    if self.tally_layout.band_edge(ps.state as usize, ps.clock) {
-                        let from = self.cell_of(i, ps);
-                        ps.clock = ps.clock.saturating_add(1);
-                        out.standing
-                            .shift(from, self.cell_of(i, ps), &self.sum_cols, i);
-                    } else {
-                        ps.clock = ps.clock.saturating_add(1);
-                    }
-                } else {
+                if self.tally_layout.band_edge(ps.state as usize, ps.clock) {
                     let from = self.cell_of(i, ps);
-                    self.step_person(i, ps, t, tables, *blk, out);
-                    let to = self.cell_of(i, ps);
-                    if to != from {
-                        out.standing.shift(from, to, &self.sum_cols, i);
-                    }
+                    ps.clock = ps.clock.saturating_add(1);
+                    out.standing
+                        .shift(from, self.cell_of(i, ps), &self.sum_cols, i);
+                } else {
+                    ps.clock = ps.clock.saturating_add(1);
+                }
+                ps.offset_clock(t);
+            } else {
+                let from = self.cell_of(i, ps);
+                self.step_person(i, ps, t, tables, *blk, out);
+                let to = self.cell_of(i, ps);
+                if to != from {
+                    out.standing.shift(from, to, &self.sum_cols, i);
                 }
             }
         }
+    }
+
+    /// The short path's first sweep over a group in step `t`: a person whose cache says
+    /// that the step changes nothing but the clock — [`ArmCtx::quiet`]'s test on a cached
+    /// total, for a cache that also keeps the amount band — is done here: three loads and
+    /// no write (the clock is an offset while cached) or branch (about 85 % of
+    /// person-months on the default scenario). Returns the positions of the others, in
+    /// order, for the full test.
+    #[inline(always)]
+    fn quiet_cached<'r>(
+        t: u32,
+        referral_below: u64,
+        group: &[PersonState],
+        blocks: &[[u32; 4]],
+        rest: &'r mut [u8; SUB],
+    ) -> &'r [u8] {
+        const { assert!(SUB <= 256) };
+        let mut n = 0;
+        for (j, (ps, blk)) in group.iter().zip(blocks).enumerate() {
+            // Bitwise `&` on purpose: branches on these would be mispredicted as often as
+            // persons differ. A cache is only held by a person outside the programme,
+            // without rules or a gap (`quiet`'s tests before `fill_cache`); the steps that
+            // change any of that drop it.
+            let referred = ps.referable & (u64::from(blk[LANE_REFERRAL]) < referral_below);
+            let easy = (t < u32::from(ps.valid_until))
+                & (blk[LANE_TRANSITION] >= ps.quiet_from)
+                & !referred;
+            rest[n] = j as u8;
+            n += usize::from(!easy);
+        }
+        &rest[..n]
     }
 
     /// Ask the cache for the summed-attribute values of persons `from .. from + len` (the
@@ -1033,10 +1125,7 @@ pub fn run_replication_paths(
     let base = &models[0];
     let streams = Streams::new(base.seed, replication);
     let cohort = Cohort::draw(base, &streams);
-    let mut arms: Vec<ArmRep> = models
-        .iter()
-        .map(|m| run_arm(m, &cohort, streams, parallel_persons, fast))
-        .collect();
+    let mut arms = run_arms(models, &cohort, streams, parallel_persons, fast);
     crate::ledger::apply_displacement(models, &mut arms);
     RepResult { replication, arms }
 }
@@ -1089,108 +1178,153 @@ pub fn outcome_months(m: &Model) -> Vec<u32> {
     outcome_steps(m).iter().map(|s| s * mps).collect()
 }
 
-fn run_arm(
-    m: &Model,
-    cohort: &Cohort,
-    streams: Streams,
-    parallel_persons: bool,
-    fast: bool,
-) -> ArmRep {
-    let h = m.horizon;
-    let n = cohort.len();
-    let layout = crate::ledger::Layout::new(m);
-    let age_risk = Cohort::age_risk_table(m);
-    // Checkpoint `k` is `out_steps[k]` steps after entry.
-    let out_steps = outcome_steps(m);
-    let rules_by_state = m.rules_by_state();
-    let (in_prog_mult, drop_p) = m.programme_rates();
-    let mps = m.months_per_step();
-    let step_dependent = m
-        .transitions
-        .iter()
-        .flatten()
-        .any(|tr| tr.dests.iter().any(|d| d.step.is_some()));
-    let mut tables = Tables::build(m, 0);
-    let age_until = age_until(&tables, &age_risk, m.states.len());
-    let sflags = (0..m.states.len())
-        .map(|s| {
-            let mut f = 0;
-            if m.states[s].absorbing {
-                f |= S_ABSORBING;
-            }
-            if !rules_by_state[s].is_empty() {
-                f |= S_RULES;
-            }
-            if m.arm.programme.as_ref().is_some_and(|p| p.eligible[s]) {
-                f |= S_ELIGIBLE;
-            }
-            f
-        })
-        .collect();
-    let ctx = ArmCtx {
-        m,
-        cohort,
-        streams,
-        age_risk: &age_risk,
-        tally_layout: &layout,
-        sum_cols: layout
-            .sum_attrs
-            .iter()
-            .map(|&a| cohort.attr_fx[a].as_slice())
-            .collect(),
-        sflags,
-        rules_by_state,
-        age_off: cohort
-            .age0
-            .iter()
-            .zip(&cohort.entry)
-            .map(|(&a, &e)| u32::from(a).wrapping_sub(e.wrapping_mul(mps)))
-            .collect(),
-        mps,
-        retire_months: (m.population.retirement_age * 12.0).round() as usize,
-        exit: m.population.exit_state as u8,
-        in_prog_mult,
-        system_mult: m.arm.organisation.success_multiplier,
-        drop_p,
-        retention: m
-            .arm
-            .programme
-            .as_ref()
-            .map_or(1.0, |p| p.retention_per_step as f32),
-        cache: !step_dependent,
-        age_until,
-        income_attr: m.population.income_attribute,
-    };
-    let mut persons: Vec<PersonState> = (0..n)
-        .map(|i| PersonState {
-            state: cohort.start_state[i],
-            phase: PHASE_NONE,
-            gap_left: 0,
-            gap_dest: NO_GAP,
-            clock: cohort.start_clock[i],
-            prog: 0,
-            excess: 0.0,
-            total_up: 0.0,
-            valid_until: 0,
-        })
-        .collect();
-    let mut rep = ArmRep::new(m, &layout, out_steps.len());
-    // Waiting list: (person, step of referral). An entry is stale when the person left the
-    // list (found work, retired) — a later referral queues them again at the back.
-    let mut queue: std::collections::VecDeque<(u32, u16)> = std::collections::VecDeque::new();
-    let mut in_prog: i64 = 0;
-    let mut outs: Vec<ChunkOut> = (0..n.div_ceil(CHUNK))
-        .map(|_| ChunkOut::new(m, &layout, out_steps.len()))
-        .collect();
-    let mut tally = Tally::new(&layout, out_steps.len());
-    let mut transitions = vec![0u32; m.states.len() * m.states.len() * 2];
-    let mut pass = Pass {
-        fast,
-        entering: 0..0,
-        checkpoints: Vec::new(),
-    };
+/// What an arm's pass needs that does not change in a replication, owned so that the
+/// arms' [`ArmCtx`]s can borrow it side by side.
+struct ArmFixed {
+    layout: crate::ledger::Layout,
+    age_risk: Vec<f32>,
+    /// Checkpoint `k` is `out_steps[k]` steps after entry.
+    out_steps: Vec<u32>,
+    step_dependent: bool,
+}
 
-    for t in 0..=h {
+impl ArmFixed {
+    fn new(m: &Model) -> ArmFixed {
+        ArmFixed {
+            layout: crate::ledger::Layout::new(m),
+            age_risk: Cohort::age_risk_table(m),
+            out_steps: outcome_steps(m),
+            step_dependent: m
+                .transitions
+                .iter()
+                .flatten()
+                .any(|tr| tr.dests.iter().any(|d| d.step.is_some())),
+        }
+    }
+}
+
+impl<'a> ArmCtx<'a> {
+    fn new(
+        m: &'a Model,
+        cohort: &'a Cohort,
+        streams: Streams,
+        fixed: &'a ArmFixed,
+        tables: &Tables,
+    ) -> ArmCtx<'a> {
+        let layout = &fixed.layout;
+        let rules_by_state = m.rules_by_state();
+        let (in_prog_mult, drop_p) = m.programme_rates();
+        let mps = m.months_per_step();
+        let sflags = (0..m.states.len())
+            .map(|s| {
+                let mut f = 0;
+                if m.states[s].absorbing {
+                    f |= S_ABSORBING;
+                }
+                if !rules_by_state[s].is_empty() {
+                    f |= S_RULES;
+                }
+                if m.arm.programme.as_ref().is_some_and(|p| p.eligible[s]) {
+                    f |= S_ELIGIBLE;
+                }
+                f
+            })
+            .collect();
+        ArmCtx {
+            m,
+            cohort,
+            streams,
+            age_risk: &fixed.age_risk,
+            tally_layout: layout,
+            sum_cols: layout
+                .sum_attrs
+                .iter()
+                .map(|&a| cohort.attr_fx[a].as_slice())
+                .collect(),
+            sflags,
+            rules_by_state,
+            age_off: cohort
+                .age0
+                .iter()
+                .zip(&cohort.entry)
+                .map(|(&a, &e)| u32::from(a).wrapping_sub(e.wrapping_mul(mps)))
+                .collect(),
+            mps,
+            retire_months: (m.population.retirement_age * 12.0).round() as usize,
+            exit: m.population.exit_state as u8,
+            in_prog_mult,
+            system_mult: m.arm.organisation.success_multiplier,
+            drop_p,
+            retention: m
+                .arm
+                .programme
+                .as_ref()
+                .map_or(1.0, |p| p.retention_per_step as f32),
+            cache: !fixed.step_dependent,
+            age_until: age_until(tables, &fixed.age_risk, m.states.len()),
+            income_attr: m.population.income_attribute,
+        }
+    }
+}
+
+/// One arm's run in progress: what it keeps from step to step.
+struct ArmRun {
+    persons: Vec<PersonState>,
+    rep: ArmRep,
+    /// Waiting list: (person, step of referral). An entry is stale when the person left
+    /// the list (found work, retired) — a later referral queues them again at the back.
+    queue: std::collections::VecDeque<(u32, u16)>,
+    in_prog: i64,
+    outs: Vec<ChunkOut>,
+    tally: Tally,
+    transitions: Vec<u32>,
+    pass: Pass,
+    tables: Tables,
+}
+
+impl ArmRun {
+    fn new(m: &Model, cohort: &Cohort, fixed: &ArmFixed, tables: Tables, fast: bool) -> ArmRun {
+        let n = cohort.len();
+        let layout = &fixed.layout;
+        let checkpoints = fixed.out_steps.len();
+        ArmRun {
+            persons: (0..n)
+                .map(|i| PersonState {
+                    state: cohort.start_state[i],
+                    phase: PHASE_NONE,
+                    gap_left: 0,
+                    gap_dest: NO_GAP,
+                    clock: cohort.start_clock[i],
+                    prog: 0,
+                    excess: 0.0,
+                    quiet_from: 0,
+                    valid_until: 0,
+                    referable: false,
+                })
+                .collect(),
+            rep: ArmRep::new(m, layout, checkpoints),
+            queue: std::collections::VecDeque::new(),
+            in_prog: 0,
+            outs: (0..n.div_ceil(CHUNK))
+                .map(|_| ChunkOut::new(m, layout, checkpoints))
+                .collect(),
+            tally: Tally::new(layout, checkpoints),
+            transitions: vec![0u32; m.states.len() * m.states.len() * 2],
+            pass: Pass {
+                fast,
+                entering: 0..0,
+                referral_below: 0,
+                checkpoints: Vec::new(),
+            },
+            tables,
+        }
+    }
+
+    /// Steps 1–2 of step `t` (intake, referral at entry, places) and what the person pass
+    /// of `t` needs to know (`self.pass`).
+    fn before_pass(&mut self, ctx: &ArmCtx, fixed: &ArmFixed, t: u32) {
+        let (m, cohort, streams) = (ctx.m, ctx.cohort, ctx.streams);
+        let h = m.horizon;
         // 1. Intake and referral at entry.
         let lo = if t == 0 {
             0
@@ -1201,60 +1335,72 @@ fn run_arm(
         if let Some(p) = &m.arm.programme {
             if t >= p.referral_from && t < p.referral_until {
                 for i in lo..hi {
-                    let ps = &mut persons[i];
+                    let ps = &mut self.persons[i];
                     if p.eligible[ps.state as usize]
                         && unit(streams.block(i as u32, t, Purpose::MonthDetail)[3]) < p.referral
                     {
                         ps.phase = PHASE_WAITING;
                         ps.prog = t.min(u32::from(u16::MAX)) as u16;
-                        queue.push_back((i as u32, ps.prog));
+                        self.queue.push_back((i as u32, ps.prog));
                     }
                 }
             }
             // 2. Places (not at the final trace point: nobody starts after the horizon).
             if t < h && t >= p.intake_first && (t - p.intake_first).is_multiple_of(p.intake_every) {
-                let mut free = p.capacity.map_or(i64::MAX, |c| c as i64 - in_prog);
+                let mut free = p.capacity.map_or(i64::MAX, |c| c as i64 - self.in_prog);
                 while free > 0 {
-                    let Some(&(head, referred)) = queue.front() else {
+                    let Some(&(head, referred)) = self.queue.front() else {
                         break;
                     };
-                    let ps = &mut persons[head as usize];
+                    let ps = &mut self.persons[head as usize];
                     if ps.phase != PHASE_WAITING || ps.prog != referred {
-                        queue.pop_front();
+                        self.queue.pop_front();
                         continue;
                     }
                     if t < u32::from(ps.prog) + p.location.extra_wait {
                         break;
                     }
-                    queue.pop_front();
+                    self.queue.pop_front();
+                    // The programme changes the person's row: no cache.
+                    ps.settle_clock(t);
+                    ps.valid_until = 0;
                     let from = ctx.cell_of(head as usize, ps);
                     ps.phase = PHASE_IN;
                     ps.prog = 0;
                     // Persons who entered before `t` are in their chunk's standing tally.
-                    if fast && (head as usize) < lo {
+                    if self.pass.fast && (head as usize) < lo {
                         let to = ctx.cell_of(head as usize, ps);
-                        outs[head as usize / CHUNK].standing.shift(
+                        self.outs[head as usize / CHUNK].standing.shift(
                             from,
                             to,
                             &ctx.sum_cols,
                             head as usize,
                         );
                     }
-                    in_prog += 1;
+                    self.in_prog += 1;
                     free -= 1;
-                    rep.participants[cohort.sex[head as usize] as usize] += 1.0;
+                    self.rep.participants[cohort.sex[head as usize] as usize] += 1.0;
                 }
             }
         }
-        if step_dependent && t > 0 && t < h {
-            tables = Tables::build(m, t);
+        if fixed.step_dependent && t > 0 && t < h {
+            self.tables = Tables::build(m, t);
         }
 
         // Persons at an outcome checkpoint: those who entered `since` steps ago, a
         // contiguous range because the cohort is ordered by entry.
+        let pass = &mut self.pass;
         pass.entering = lo..hi;
+        pass.referral_below = m.arm.programme.as_ref().map_or(0, |p| {
+            let next = t + 1;
+            if next >= p.referral_from && next < p.referral_until {
+                draws_below(p.referral)
+            } else {
+                0
+            }
+        });
         pass.checkpoints.clear();
-        for (k, &since) in out_steps.iter().enumerate() {
+        for (k, &since) in fixed.out_steps.iter().enumerate() {
             if let Some(e) = t.checked_sub(since) {
                 let lo = cohort.entry.partition_point(|&x| x < e);
                 let hi = cohort.entry.partition_point(|&x| x <= e);
@@ -1263,45 +1409,139 @@ fn run_arm(
                 }
             }
         }
+    }
 
-        // 3–8. The person pass, in fixed chunks.
-        let active = &mut persons[..hi];
-        let work = |((k, chunk), out): ((usize, &mut [PersonState]), &mut ChunkOut)| {
-            ctx.pass_chunk(t, h, k * CHUNK, chunk, &tables, &pass, out);
-        };
-        if parallel_persons && active.len() > CHUNK {
-            active
-                .par_chunks_mut(CHUNK)
-                .enumerate()
-                .zip(outs.par_iter_mut())
-                .for_each(work);
-        } else {
-            active
-                .chunks_mut(CHUNK)
-                .enumerate()
-                .zip(outs.iter_mut())
-                .for_each(work);
-        }
-        tally.clear();
-        transitions.fill(0);
-        for o in &mut outs[..hi.div_ceil(CHUNK)] {
-            tally.merge(&o.cells);
-            tally.merge_outcomes(&o.outcomes);
-            queue.extend(o.referrals.drain(..));
-            in_prog += o.in_prog_delta;
-            rep.clamped += o.clamped;
-            for (a, b) in transitions.iter_mut().zip(&o.transitions) {
+    /// After the person pass of step `t` over persons `..hi`: merge the chunks in their
+    /// order (the same sums whatever the thread count) and post trace point `t` and step
+    /// `t`.
+    fn after_pass(&mut self, m: &Model, layout: &crate::ledger::Layout, t: u32, hi: usize) {
+        let h = m.horizon;
+        self.tally.clear();
+        self.transitions.fill(0);
+        for o in &mut self.outs[..hi.div_ceil(CHUNK)] {
+            self.tally.merge(&o.cells);
+            self.tally.merge_outcomes(&o.outcomes);
+            self.queue.extend(o.referrals.drain(..));
+            self.in_prog += o.in_prog_delta;
+            self.rep.clamped += o.clamped;
+            for (a, b) in self.transitions.iter_mut().zip(&o.transitions) {
                 *a += b;
             }
             o.clear();
         }
-        rep.person_steps += if t < h { hi as u64 } else { 0 };
-        rep.record_point(m, &layout, t as usize, &tally);
+        self.rep.person_steps += if t < h { hi as u64 } else { 0 };
+        self.rep.record_point(m, layout, t as usize, &self.tally);
         if t < h {
-            rep.record_step(m, t as usize, |k| f64::from(transitions[k]));
+            let transitions = &self.transitions;
+            self.rep
+                .record_step(m, t as usize, |k| f64::from(transitions[k]));
         }
     }
-    rep
+}
+
+/// One chunk's slice of the persons of one arm and what it contributes to the step.
+type ArmChunk<'p> = (&'p mut [PersonState], &'p mut ChunkOut);
+
+/// Every arm on one cohort, step by step. The arms do not interact; they run side by
+/// side so that each group's month blocks — the same numbers for every arm (common random
+/// numbers) — are computed once for all of them.
+fn run_arms(
+    models: &[Model],
+    cohort: &Cohort,
+    streams: Streams,
+    parallel_persons: bool,
+    fast: bool,
+) -> Vec<ArmRep> {
+    let fixed: Vec<ArmFixed> = models.iter().map(ArmFixed::new).collect();
+    let mut runs = Vec::with_capacity(models.len());
+    let mut ctxs = Vec::with_capacity(models.len());
+    for (m, f) in models.iter().zip(&fixed) {
+        let tables = Tables::build(m, 0);
+        ctxs.push(ArmCtx::new(m, cohort, streams, f, &tables));
+        runs.push(ArmRun::new(m, cohort, f, tables, fast));
+    }
+    let last = models.iter().map(|m| m.horizon).max().unwrap_or(0);
+    for t in 0..=last {
+        let hi = cohort.entered[t as usize];
+        // The arms in this step (an arm's last step is its horizon).
+        let live: Vec<usize> = (0..models.len())
+            .filter(|&a| t <= models[a].horizon)
+            .collect();
+        for &a in &live {
+            runs[a].before_pass(&ctxs[a], &fixed[a], t);
+        }
+
+        // 3–8. The person pass, in fixed chunks, every arm's chunk `k` together.
+        let chunks = hi.div_ceil(CHUNK);
+        let mut by_chunk: Vec<Vec<ArmChunk>> = (0..chunks)
+            .map(|_| Vec::with_capacity(live.len()))
+            .collect();
+        let mut shared: Vec<(&ArmCtx, &Tables, &Pass)> = Vec::with_capacity(live.len());
+        for (a, run) in runs.iter_mut().enumerate() {
+            if !live.contains(&a) {
+                continue;
+            }
+            let ArmRun {
+                persons,
+                outs,
+                tables,
+                pass,
+                ..
+            } = run;
+            for (k, pair) in persons[..hi]
+                .chunks_mut(CHUNK)
+                .zip(outs.iter_mut())
+                .enumerate()
+            {
+                by_chunk[k].push(pair);
+            }
+            shared.push((&ctxs[a], tables, pass));
+        }
+        let work = |(k, arms): (usize, &mut Vec<ArmChunk>)| {
+            pass_chunk(t, k * CHUNK, arms, &shared);
+        };
+        if parallel_persons && hi > CHUNK {
+            by_chunk.par_iter_mut().enumerate().for_each(work);
+        } else {
+            by_chunk.iter_mut().enumerate().for_each(work);
+        }
+        drop(by_chunk);
+        drop(shared);
+        for &a in &live {
+            runs[a].after_pass(&models[a], &fixed[a].layout, t, hi);
+        }
+    }
+    runs.into_iter().map(|r| r.rep).collect()
+}
+
+/// The person pass of step `t` over one chunk (persons `base ..`) of every arm: a few
+/// hundred persons at a time, so that their states and month blocks stay in L1 from the
+/// tally through the step, the blocks computed once for all arms.
+fn pass_chunk(t: u32, base: usize, arms: &mut [ArmChunk], shared: &[(&ArmCtx, &Tables, &Pass)]) {
+    for ((chunk, out), (ctx, _, pass)) in arms.iter_mut().zip(shared) {
+        ctx.begin_chunk(base, chunk, pass, out);
+    }
+    let len = arms.first().map_or(0, |(chunk, _)| chunk.len());
+    let mut blocks = [[0u32; 4]; SUB];
+    for g in 0..len.div_ceil(SUB) {
+        let first = base + g * SUB;
+        let n = SUB.min(len - g * SUB);
+        let blocks = &mut blocks[..n];
+        let stepping = shared.iter().any(|(ctx, _, _)| t < ctx.m.horizon);
+        if stepping {
+            // The same numbers as one `streams.block(i, t, Month)` per person, computed
+            // lane-parallel.
+            shared[0]
+                .0
+                .streams
+                .blocks_into(first as u32, t, Purpose::Month, blocks);
+        }
+        for ((chunk, out), (ctx, tables, pass)) in arms.iter_mut().zip(shared) {
+            let group = &mut chunk[g * SUB..g * SUB + n];
+            let blocks = (t < ctx.m.horizon).then_some(&blocks[..]);
+            ctx.pass_group(t, first, group, blocks, tables, pass, out);
+        }
+    }
 }
 
 /// How to run.
@@ -1339,37 +1579,4 @@ where
             Ok(res)
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::f32_at_least;
-
-    #[test]
-    fn f32_at_least_is_the_smallest_f32_bound() {
-        let xs = [
-            0.0,
-            1e-300,
-            0.1,
-            1.0 / 3.0,
-            0.02 * 1.37,
-            1.0,
-            2.5e-5,
-            1e39,
-            f64::INFINITY,
-        ];
-        for x in xs
-            .into_iter()
-            .chain((1..10_000).map(|k| f64::from(k) * 1.234_567e-4))
-        {
-            let r = f32_at_least(x);
-            assert!(f64::from(r) >= x, "{x}: {r}");
-            let below = r.next_down();
-            assert!(
-                r == 0.0 || f64::from(below) < x,
-                "{x}: {r} is not the smallest"
-            );
-        }
-        assert!(f32_at_least(f64::NAN).is_nan());
-    }
 }

@@ -24,6 +24,9 @@ pub struct Layout {
     /// `band_edge[i]`: the cell at `cell_base[i + 1]` differs (the clock's next step
     /// enters a new amount band).
     band_edge: Vec<bool>,
+    /// `next_edge[i]`: the first clock at or above `i`'s whose step enters a new amount
+    /// band, within the state's table (`u16::MAX`: none; the padding has no edge).
+    next_edge: Vec<u16>,
     band_stride: usize,
     /// Lowest clock value of each band, by state.
     band_lo: Vec<Vec<f64>>,
@@ -87,9 +90,20 @@ impl Layout {
                 })
             })
             .collect();
-        let band_edge = (0..cell_base.len())
+        let band_edge: Vec<bool> = (0..cell_base.len())
             .map(|k| (k + 1) % band_stride != 0 && cell_base[k] != cell_base[k + 1])
             .collect();
+        let mut next_edge = vec![u16::MAX; band_edge.len()];
+        for k in (0..band_edge.len()).rev() {
+            let c = k % band_stride;
+            next_edge[k] = if band_edge[k] {
+                u16::try_from(c).unwrap_or(u16::MAX)
+            } else if c + 1 < band_stride {
+                next_edge[k + 1]
+            } else {
+                u16::MAX
+            };
+        }
         let mut slot_of = vec![None; m.population.attributes.len()];
         let mut sum_attrs = Vec::new();
         let mut want = |a: usize| {
@@ -115,6 +129,7 @@ impl Layout {
             bands,
             cell_base,
             band_edge,
+            next_edge,
             band_stride,
             band_lo,
             sum_attrs,
@@ -136,6 +151,14 @@ impl Layout {
     #[inline]
     pub fn band_edge(&self, state: usize, clock: u16) -> bool {
         self.band_edge[state * self.band_stride + (clock as usize).min(self.band_stride - 1)]
+    }
+
+    /// The first clock at or above `clock` at which a step of a person in `state` enters
+    /// a new amount band (`None`: none does).
+    pub fn next_edge(&self, state: usize, clock: u16) -> Option<u16> {
+        let e =
+            self.next_edge[state * self.band_stride + (clock as usize).min(self.band_stride - 1)];
+        (e != u16::MAX).then_some(e)
     }
 
     /// (state, band, phase, sex) of a cell.

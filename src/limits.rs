@@ -237,22 +237,23 @@ pub fn check_ledger(m: &Model) -> Result<(), (String, String)> {
     ))
 }
 
-/// Bytes per person of one replication in flight, from the engine's data structures:
-/// cohort.rs keeps sex u8, entry u32, age0 u16, start state u8, start clock u16 and risk
-/// f32, and per attribute an f64 value and an i64 fixed-point copy; engine.rs keeps
-/// [`crate::engine::PERSON_BYTES`] per person (its state and age column) and, in the
-/// worst case, every person at once in the referral list and in the queue (u32 each).
-/// Arms run one after the other, so there is one person-state vector per replication in
-/// flight.
-pub fn bytes_per_person(attributes: usize) -> u64 {
+/// Bytes per person of one replication of `arms` arms in flight, from the engine's data
+/// structures: cohort.rs keeps sex u8, entry u32, age0 u16, start state u8, start clock
+/// u16 and risk f32, and per attribute an f64 value and an i64 fixed-point copy; engine.rs
+/// keeps, per arm, [`crate::engine::PERSON_BYTES`] per person (its state and age column)
+/// and, in the worst case, every person at once in the referral list and in the queue
+/// (u32 each). The arms of a replication run side by side (`engine::run_arms`), so all
+/// their person states are in memory at once.
+pub fn bytes_per_person(attributes: usize, arms: usize) -> u64 {
     let cohort = 1 + 4 + 2 + 1 + 2 + 4 + 16 * attributes as u64;
-    cohort + crate::engine::PERSON_BYTES + 4 + 4
+    cohort + arms as u64 * (crate::engine::PERSON_BYTES + 4 + 4)
 }
 
 /// The memory a run is expected to need, by part (bytes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemoryEstimate {
-    /// Bytes per person of one replication in flight (cohort, person states, queues).
+    /// Bytes per person of one replication in flight (cohort, every arm's person states
+    /// and queues).
     pub per_person: u64,
     /// Replications simulated at the same time (one per worker thread).
     pub in_flight: u64,
@@ -285,7 +286,7 @@ pub fn estimate_memory(
     let s = m.states.len() as u64;
     let h = u64::from(m.horizon);
     let arms = scenario.arms.len() as u64;
-    let per_person = bytes_per_person(m.population.attributes.len());
+    let per_person = bytes_per_person(m.population.attributes.len(), scenario.arms.len());
     let in_flight = replications.min(threads.max(1)).max(1);
     let layout = Layout::new(m);
     let checkpoints = outcome_months(m).len() as u64;
@@ -298,7 +299,7 @@ pub fn estimate_memory(
     let simulation = in_flight
         .saturating_mul(
             n.saturating_mul(per_person)
-                .saturating_add(chunks * per_chunk),
+                .saturating_add(arms * chunks * per_chunk),
         )
         .saturating_add(in_flight * (h + 1) * 8);
     // Per arm: the ledger a replication in flight holds until it is valued (ledger.rs,

@@ -655,7 +655,7 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
                         " (the documented maximum, docs/robustness.md \"Limits\"; this cohort alone would need at least {} of memory); simulate a representative cohort and scale the totals",
                         crate::limits::gib(
                             (persons as u64)
-                                .saturating_mul(crate::limits::bytes_per_person(p.attributes.len()))
+                                .saturating_mul(crate::limits::bytes_per_person(p.attributes.len(), 1))
                         )
                     )
                 } else {
