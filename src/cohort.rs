@@ -6,6 +6,7 @@
 
 use crate::model::{AttributeSource, Model, RiskKind};
 use crate::rng::{Purpose, Streams, unit};
+use rand_distr::Distribution;
 
 /// Fixed-point scale of attribute sums in the ledger tally (micro-units): attribute values
 /// are rounded to 1e-6 once, at creation, so that sums are exact integers and do not
@@ -135,17 +136,32 @@ impl Cohort {
             entered: Vec::new(),
         };
         let mut values = vec![0.0f64; n_attr];
+        // Each distribution's set-up once, not once per person (the same values).
+        enum Source {
+            Draw(crate::dist::Sampler),
+            From(usize),
+        }
+        let sources: Vec<Source> = pop
+            .attributes
+            .iter()
+            .map(|at| match &at.source {
+                AttributeSource::Draw(d) => Source::Draw(d.sampler()),
+                AttributeSource::From(j) => Source::From(*j),
+            })
+            .collect();
+        let age_sampler = pop.age.sampler();
+        let months_sampler = pop.months_in_state.as_ref().map(|d| d.sampler());
         for i in range {
             let p = i as u32;
             let batch = (i as u64) / pop.intake.size;
             let entry = u64::from(pop.intake.first) + batch * u64::from(pop.intake.every);
             c.entry.push(entry.min(u64::from(u32::MAX)) as u32);
 
-            for (a, at) in pop.attributes.iter().enumerate() {
+            for (a, (at, source)) in pop.attributes.iter().zip(&sources).enumerate() {
                 let mut rng = streams.sequence(p, 1 + a as u32, Purpose::Person);
-                let mut v = match &at.source {
-                    AttributeSource::Draw(d) => d.sample(&mut rng),
-                    AttributeSource::From(j) => values[*j],
+                let mut v = match source {
+                    Source::Draw(d) => d.sample(&mut rng),
+                    Source::From(j) => values[*j],
                 };
                 if at.zero_share > 0.0 {
                     use rand::Rng;
@@ -172,7 +188,7 @@ impl Cohort {
                 MAN
             };
             c.sex.push(sex);
-            let age_years = pop.age.sample(&mut rng);
+            let age_years = age_sampler.sample(&mut rng);
             let age_months = (age_years * 12.0).round().clamp(0.0, MAX_AGE_MONTHS as f64);
             c.age0.push(age_months as u16);
             let zero_income = pop.income_attribute.is_some_and(|a| values[a] == 0.0);
@@ -187,7 +203,7 @@ impl Cohort {
                 .or(shares.last())
                 .map_or(0, |&(s, _)| s);
             c.start_state.push(s as u8);
-            let clock = match &pop.months_in_state {
+            let clock = match &months_sampler {
                 Some(d) => (d.sample(&mut rng) / f64::from(mps))
                     .round()
                     .clamp(0.0, f64::from(u16::MAX)),

@@ -362,7 +362,8 @@ struct Pass {
 }
 
 /// What a chunk of persons contributes to one step. One per chunk, kept across steps and
-/// cleared after each merge, so the monthly pass allocates nothing.
+/// cleared after each merge, so the monthly pass allocates no per-person buffer (only the
+/// step's short list of chunk work items, `run_arms`).
 struct ChunkOut {
     /// The chunk's persons per cell now, kept across steps: persons join when they enter
     /// and are shifted when they change cell, so the persons whose step changes nothing
@@ -648,8 +649,11 @@ impl ArmCtx<'_> {
         !(ps.phase == PHASE_NONE && flags & S_ELIGIBLE != 0 && self.referred(t, blk))
     }
 
-    /// Cache `total` for the steps in which neither the row (clock and age bands) nor the
-    /// age hazard ratio changes and the person does not reach retirement age.
+    /// Cache, for the steps in which neither the row (clock and age bands) nor the age
+    /// hazard ratio nor the tally's amount band changes, the person does not reach
+    /// retirement age and the clock cannot saturate: the quiet draws (`draws_below(total)`)
+    /// and whether a referral can interrupt. The caller turns the clock into an offset
+    /// after the step (`PersonState::offset_clock`).
     #[inline(never)]
     fn fill_cache(
         &self,
@@ -1460,27 +1464,24 @@ fn run_arms(
         ctxs.push(ArmCtx::new(m, cohort, streams, f, &tables));
         runs.push(ArmRun::new(m, cohort, f, tables, fast));
     }
-    let last = models.iter().map(|m| m.horizon).max().unwrap_or(0);
-    for t in 0..=last {
+    // The horizon is the scenario's (`scenario.horizon`), the same for every arm.
+    let h = models.first().map_or(0, |m| m.horizon);
+    debug_assert!(models.iter().all(|m| m.horizon == h));
+    for t in 0..=h {
         let hi = cohort.entered[t as usize];
-        // The arms in this step (an arm's last step is its horizon).
-        let live: Vec<usize> = (0..models.len())
-            .filter(|&a| t <= models[a].horizon)
-            .collect();
-        for &a in &live {
-            runs[a].before_pass(&ctxs[a], &fixed[a], t);
+        for ((run, ctx), f) in runs.iter_mut().zip(&ctxs).zip(&fixed) {
+            run.before_pass(ctx, f, t);
         }
 
         // 3–8. The person pass, in fixed chunks, every arm's chunk `k` together.
+        // The work items borrow the persons, so they are listed anew each step (a few
+        // hundred small vectors at 10^6 persons).
         let chunks = hi.div_ceil(CHUNK);
         let mut by_chunk: Vec<Vec<ArmChunk>> = (0..chunks)
-            .map(|_| Vec::with_capacity(live.len()))
+            .map(|_| Vec::with_capacity(runs.len()))
             .collect();
-        let mut shared: Vec<(&ArmCtx, &Tables, &Pass)> = Vec::with_capacity(live.len());
-        for (a, run) in runs.iter_mut().enumerate() {
-            if !live.contains(&a) {
-                continue;
-            }
+        let mut shared: Vec<(&ArmCtx, &Tables, &Pass)> = Vec::with_capacity(runs.len());
+        for (run, ctx) in runs.iter_mut().zip(&ctxs) {
             let ArmRun {
                 persons,
                 outs,
@@ -1495,10 +1496,11 @@ fn run_arms(
             {
                 by_chunk[k].push(pair);
             }
-            shared.push((&ctxs[a], tables, pass));
+            shared.push((ctx, tables, pass));
         }
+        let stepping = t < h;
         let work = |(k, arms): (usize, &mut Vec<ArmChunk>)| {
-            pass_chunk(t, k * CHUNK, arms, &shared);
+            pass_chunk(t, stepping, k * CHUNK, arms, &shared);
         };
         if parallel_persons && hi > CHUNK {
             by_chunk.par_iter_mut().enumerate().for_each(work);
@@ -1507,30 +1509,37 @@ fn run_arms(
         }
         drop(by_chunk);
         drop(shared);
-        for &a in &live {
-            runs[a].after_pass(&models[a], &fixed[a].layout, t, hi);
+        for ((run, m), f) in runs.iter_mut().zip(models).zip(&fixed) {
+            run.after_pass(m, &f.layout, t, hi);
         }
     }
     runs.into_iter().map(|r| r.rep).collect()
 }
 
-/// The person pass of step `t` over one chunk (persons `base ..`) of every arm: a few
-/// hundred persons at a time, so that their states and month blocks stay in L1 from the
-/// tally through the step, the blocks computed once for all arms.
-fn pass_chunk(t: u32, base: usize, arms: &mut [ArmChunk], shared: &[(&ArmCtx, &Tables, &Pass)]) {
+/// The person pass of step `t` over one chunk (persons `base ..`) of every arm (`stepping`:
+/// before the horizon, else only the tally of the last trace point): a few hundred
+/// persons at a time, so that their states and month blocks stay in L1 from the tally
+/// through the step, the blocks computed once for all arms.
+fn pass_chunk(
+    t: u32,
+    stepping: bool,
+    base: usize,
+    arms: &mut [ArmChunk],
+    shared: &[(&ArmCtx, &Tables, &Pass)],
+) {
     for ((chunk, out), (ctx, _, pass)) in arms.iter_mut().zip(shared) {
         ctx.begin_chunk(base, chunk, pass, out);
     }
     let len = arms.first().map_or(0, |(chunk, _)| chunk.len());
+    debug_assert!(arms.iter().all(|(chunk, _)| chunk.len() == len));
     let mut blocks = [[0u32; 4]; SUB];
     for g in 0..len.div_ceil(SUB) {
         let first = base + g * SUB;
         let n = SUB.min(len - g * SUB);
         let blocks = &mut blocks[..n];
-        let stepping = shared.iter().any(|(ctx, _, _)| t < ctx.m.horizon);
         if stepping {
             // The same numbers as one `streams.block(i, t, Month)` per person, computed
-            // lane-parallel.
+            // lane-parallel; every arm has the same streams.
             shared[0]
                 .0
                 .streams
@@ -1538,7 +1547,7 @@ fn pass_chunk(t: u32, base: usize, arms: &mut [ArmChunk], shared: &[(&ArmCtx, &T
         }
         for ((chunk, out), (ctx, tables, pass)) in arms.iter_mut().zip(shared) {
             let group = &mut chunk[g * SUB..g * SUB + n];
-            let blocks = (t < ctx.m.horizon).then_some(&blocks[..]);
+            let blocks = stepping.then_some(&blocks[..]);
             ctx.pass_group(t, first, group, blocks, tables, pass, out);
         }
     }

@@ -242,11 +242,12 @@ pub fn check_ledger(m: &Model) -> Result<(), (String, String)> {
 /// u16 and risk f32, and per attribute an f64 value and an i64 fixed-point copy; engine.rs
 /// keeps, per arm, [`crate::engine::PERSON_BYTES`] per person (its state and age column)
 /// and, in the worst case, every person at once in the referral list and in the queue
-/// (u32 each). The arms of a replication run side by side (`engine::run_arms`), so all
-/// their person states are in memory at once.
+/// (a person and a step each: 8 bytes with padding). The arms of a replication run side
+/// by side (`engine::run_arms`), so all their person states are in memory at once.
 pub fn bytes_per_person(attributes: usize, arms: usize) -> u64 {
     let cohort = 1 + 4 + 2 + 1 + 2 + 4 + 16 * attributes as u64;
-    cohort + arms as u64 * (crate::engine::PERSON_BYTES + 4 + 4)
+    let queues = 2 * std::mem::size_of::<(u32, u16)>() as u64;
+    cohort + arms as u64 * (crate::engine::PERSON_BYTES + queues)
 }
 
 /// The memory a run is expected to need, by part (bytes).
@@ -288,18 +289,24 @@ pub fn estimate_memory(
     let arms = scenario.arms.len() as u64;
     let per_person = bytes_per_person(m.population.attributes.len(), scenario.arms.len());
     let in_flight = replications.min(threads.max(1)).max(1);
-    let layout = Layout::new(m);
     let checkpoints = outcome_months(m).len() as u64;
-    // Each chunk of persons returns a tally and a transition count matrix; a step
-    // collects all of them before merging.
-    let per_chunk = s * s * 2 * 4
-        + layout.cells as u64 * (8 + 16 * layout.sum_attrs.len() as u64)
-        + checkpoints * s * 2 * 4 * 2;
+    // Each chunk of persons of each arm keeps a tally and a transition count matrix; a
+    // step collects all of them before merging.
+    let per_chunk: u64 = scenario
+        .arms
+        .iter()
+        .map(|am| {
+            let layout = Layout::new(am);
+            s * s * 2 * 4
+                + layout.cells as u64 * (8 + 16 * layout.sum_attrs.len() as u64)
+                + checkpoints * s * 2 * 4 * 2
+        })
+        .sum();
     let chunks = n.div_ceil(CHUNK as u64);
     let simulation = in_flight
         .saturating_mul(
             n.saturating_mul(per_person)
-                .saturating_add(arms * chunks * per_chunk),
+                .saturating_add(chunks * per_chunk),
         )
         .saturating_add(in_flight * (h + 1) * 8);
     // Per arm: the ledger a replication in flight holds until it is valued (ledger.rs,

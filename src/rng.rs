@@ -122,9 +122,10 @@ impl Streams {
     }
 
     /// The blocks of persons `first .. first + out.len()` for `(month, purpose)`:
-    /// `out[j] == self.block(first + j, month, purpose)`, bit for bit. Computed eight
-    /// persons at a time in lane-parallel arrays, so the compiler can use SIMD multiplies
-    /// (the scalar [`philox4x32_10`] is a dependency chain of ten rounds per block).
+    /// `out[j] == self.block(first + j, month, purpose)`, bit for bit. Computed many
+    /// persons at a time in SIMD lanes (sixteen with AVX2, eight in the portable
+    /// lane-parallel arrays), since the scalar [`philox4x32_10`] is a dependency chain of
+    /// ten rounds per block.
     pub fn blocks_into(&self, first: u32, month: u32, purpose: Purpose, out: &mut [[u32; 4]]) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
