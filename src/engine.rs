@@ -58,10 +58,15 @@ struct PersonState {
     phase: u8,
     gap_left: u8,
     gap_dest: u8,
-    /// Cached with the total: outside the programme in a state eligible for it, so a
-    /// referral draw can end the short path.
-    referable: bool,
+    /// `REFERABLE` (cached with the total: outside the programme in a state eligible for
+    /// it, so a referral draw can end the short path) and `ABSORBED` (in an absorbing
+    /// state: no step changes anything any more).
+    flags: u8,
 }
+
+/// `PersonState::flags`.
+const REFERABLE: u8 = 1;
+const ABSORBED: u8 = 2;
 
 impl PersonState {
     /// Make `clock` the clock at step `t` again (a cache keeps it as an offset) and drop a
@@ -502,6 +507,9 @@ impl ArmCtx<'_> {
             *moved = true;
         }
         ps.state = to as u8;
+        if m.states[to].absorbing {
+            ps.flags |= ABSORBED;
+        }
         if ps.phase == PHASE_WAITING && (m.states[to].success || m.states[to].absorbing) {
             ps.phase = PHASE_NONE;
         }
@@ -710,7 +718,8 @@ impl ArmCtx<'_> {
             .saturating_add(steps)
             .min(usize::from(u16::MAX)) as u16;
         ps.quiet_from = quiet_from;
-        ps.referable = ps.phase == PHASE_NONE && self.sflags[ps.state as usize] & S_ELIGIBLE != 0;
+        let referable = ps.phase == PHASE_NONE && self.sflags[ps.state as usize] & S_ELIGIBLE != 0;
+        ps.flags = (ps.flags & !REFERABLE) | if referable { REFERABLE } else { 0 };
     }
 
     /// The referral draw for step `t + 1` of a person not in or waiting for the programme.
@@ -1023,12 +1032,13 @@ impl ArmCtx<'_> {
             // persons differ. A cache is only held by a person outside the programme,
             // without rules or a gap (`quiet`'s tests before `fill_cache`); the steps that
             // change any of that drop it.
-            let referred = ps.referable & (u64::from(blk[LANE_REFERRAL]) < referral_below);
+            let referred =
+                (ps.flags & REFERABLE != 0) & (u64::from(blk[LANE_REFERRAL]) < referral_below);
             let easy = (t < u32::from(ps.valid_until))
                 & (blk[LANE_TRANSITION] >= ps.quiet_from)
                 & !referred;
             rest[n] = j as u8;
-            n += usize::from(!easy);
+            n += usize::from(!easy & (ps.flags & ABSORBED == 0));
         }
         &rest[..n]
     }
@@ -1291,6 +1301,7 @@ impl ArmRun {
         let n = cohort.len();
         let layout = &fixed.layout;
         let checkpoints = fixed.out_steps.len();
+        let absorbing: Vec<bool> = m.states.iter().map(|st| st.absorbing).collect();
         ArmRun {
             persons: (0..n)
                 .map(|i| PersonState {
@@ -1303,7 +1314,11 @@ impl ArmRun {
                     excess: 0.0,
                     quiet_from: 0,
                     valid_until: 0,
-                    referable: false,
+                    flags: if absorbing[usize::from(cohort.start_state[i])] {
+                        ABSORBED
+                    } else {
+                        0
+                    },
                 })
                 .collect(),
             rep: ArmRep::new(m, layout, checkpoints),
