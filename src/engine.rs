@@ -722,15 +722,24 @@ impl ArmCtx<'_> {
         ps.flags = (ps.flags & !REFERABLE) | if referable { REFERABLE } else { 0 };
     }
 
+    /// The referral lane's draws that refer a person not in or waiting for the programme
+    /// in step `t` (for step `t + 1`): `rng::draws_below` of the referral probability
+    /// inside the referral window, else none.
+    fn referral_below(&self, t: u32) -> u64 {
+        self.m.arm.programme.as_ref().map_or(0, |p| {
+            let next = t + 1;
+            if next >= p.referral_from && next < p.referral_until {
+                draws_below(p.referral)
+            } else {
+                0
+            }
+        })
+    }
+
     /// The referral draw for step `t + 1` of a person not in or waiting for the programme.
     #[inline(always)]
     fn referred(&self, t: u32, blk: &[u32; 4]) -> bool {
-        self.m.arm.programme.as_ref().is_some_and(|p| {
-            let next = t + 1;
-            next >= p.referral_from
-                && next < p.referral_until
-                && unit(blk[LANE_REFERRAL]) < p.referral
-        })
+        u64::from(blk[LANE_REFERRAL]) < self.referral_below(t)
     }
 
     /// Steps 4–8 for one person in step `t`.
@@ -982,9 +991,10 @@ impl ArmCtx<'_> {
         for &j in rest {
             let j = usize::from(j);
             let (ps, blk) = (&mut group[j], &blocks[j]);
-            if self.sflags[ps.state as usize] & S_ABSORBING != 0 {
-                continue;
-            }
+            debug_assert_eq!(
+                ps.flags & ABSORBED != 0,
+                self.sflags[ps.state as usize] & S_ABSORBING != 0
+            );
             let i = first + j;
             ps.settle_clock(t);
             if self.quiet(i, ps, t, tables, blk) {
@@ -1301,7 +1311,6 @@ impl ArmRun {
         let n = cohort.len();
         let layout = &fixed.layout;
         let checkpoints = fixed.out_steps.len();
-        let absorbing: Vec<bool> = m.states.iter().map(|st| st.absorbing).collect();
         ArmRun {
             persons: (0..n)
                 .map(|i| PersonState {
@@ -1314,7 +1323,7 @@ impl ArmRun {
                     excess: 0.0,
                     quiet_from: 0,
                     valid_until: 0,
-                    flags: if absorbing[usize::from(cohort.start_state[i])] {
+                    flags: if m.states[usize::from(cohort.start_state[i])].absorbing {
                         ABSORBED
                     } else {
                         0
@@ -1406,18 +1415,11 @@ impl ArmRun {
             self.tables = Tables::build(m, t);
         }
 
-        // Persons at an outcome checkpoint: those who entered `since` steps ago, a
-        // contiguous range because the cohort is ordered by entry.
         let pass = &mut self.pass;
         pass.entering = lo..hi;
-        pass.referral_below = m.arm.programme.as_ref().map_or(0, |p| {
-            let next = t + 1;
-            if next >= p.referral_from && next < p.referral_until {
-                draws_below(p.referral)
-            } else {
-                0
-            }
-        });
+        pass.referral_below = ctx.referral_below(t);
+        // Persons at an outcome checkpoint: those who entered `since` steps ago, a
+        // contiguous range because the cohort is ordered by entry.
         pass.checkpoints.clear();
         for (k, &since) in fixed.out_steps.iter().enumerate() {
             if let Some(e) = t.checked_sub(since) {
