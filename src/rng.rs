@@ -121,31 +121,58 @@ impl Streams {
         philox4x32_10([person, month, self.replication, purpose as u32], self.key)
     }
 
-    /// The blocks of persons `first .. first + out.len()` for `(month, purpose)`:
-    /// `out[j] == self.block(first + j, month, purpose)`, bit for bit. Computed many
-    /// persons at a time in SIMD lanes (sixteen with AVX2, eight in the portable
-    /// lane-parallel arrays), since the scalar [`philox4x32_10`] is a dependency chain of
-    /// ten rounds per block.
-    pub fn blocks_into(&self, first: u32, month: u32, purpose: Purpose, out: &mut [[u32; 4]]) {
+    /// The blocks of persons `first .. first + n` for `(month, purpose)`, word by word:
+    /// `out[k][j] == self.block(first + j, month, purpose)[k]` for `j < n`, bit for bit
+    /// (the words past `n` are left as they are). Computed many persons at a time in SIMD
+    /// lanes (sixteen with AVX2, eight in the portable lane-parallel arrays), since the
+    /// scalar [`philox4x32_10`] is a dependency chain of ten rounds per block; word by
+    /// word because that is how the lanes compute them (no transpose) and how a SIMD
+    /// consumer reads them (`engine::quiet_cached`).
+    pub fn lanes_into<const N: usize>(
+        &self,
+        first: u32,
+        month: u32,
+        purpose: Purpose,
+        out: &mut [[u32; N]; 4],
+        n: usize,
+    ) {
+        assert!(n <= N, "{n} blocks asked into lanes of {N}");
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
+        let done = if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above); integer arithmetic
             // only, so the numbers are the same as on the baseline path.
-            unsafe { self.blocks_into_avx2(first, month, purpose, out) };
-            return;
+            unsafe { self.lanes_into_avx2(first, month, purpose, out, n) }
+        } else {
+            self.lanes_into_generic(first, month, purpose, out, n)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = self.lanes_into_generic(first, month, purpose, out, n);
+        // The persons after the last whole group, one at a time.
+        for j in done..n {
+            let b = self.block(first.wrapping_add(j as u32), month, purpose);
+            for (lane, w) in out.iter_mut().zip(b) {
+                lane[j] = w;
+            }
         }
-        self.blocks_into_generic(first, month, purpose, out);
     }
 
     /// Sixteen blocks per iteration in AVX2 registers (two independent sets of eight, one
-    /// person per 32-bit lane), then eight, then one at a time. Written with intrinsics:
+    /// person per 32-bit lane), then eight; returns how many it computed (the caller does
+    /// the rest one at a time). Written with intrinsics:
     /// the auto-vectorised generic loop spent most of its time shuffling lanes in and out
     /// of registers (11 ns per block in a profile against ~2 ns here). Two sets because
     /// a round is a chain of dependent multiply, shift, blend and xor: one set alone
     /// waits on that chain's latency, two fill the multiply units.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn blocks_into_avx2(&self, first: u32, month: u32, purpose: Purpose, out: &mut [[u32; 4]]) {
+    fn lanes_into_avx2<const N: usize>(
+        &self,
+        first: u32,
+        month: u32,
+        purpose: Purpose,
+        out: &mut [[u32; N]; 4],
+        n: usize,
+    ) -> usize {
         use std::arch::x86_64::*;
         const L: usize = 8;
         let step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -157,35 +184,46 @@ impl Streams {
                 _mm256_set1_epi32(purpose as i32),
             ]
         };
-        let mut p0 = first;
-        let mut pairs = out.chunks_exact_mut(2 * L);
-        for g in &mut pairs {
+        let store = |out: &mut [[u32; N]; 4], j: usize, w: [__m256i; 4]| {
+            for (lane, v) in out.iter_mut().zip(w) {
+                let dst = &mut lane[j..j + L];
+                // SAFETY: `dst` is eight contiguous `u32`, one unaligned 256-bit store.
+                unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast(), v) };
+            }
+        };
+        let mut j = 0;
+        while j + 2 * L <= n {
+            let p0 = first.wrapping_add(j as u32);
             let [a, b] = philox_avx2(
                 [counters(p0), counters(p0.wrapping_add(L as u32))],
                 self.key,
             );
-            let (ga, gb) = g.split_at_mut(L);
-            store_blocks_avx2(a, ga);
-            store_blocks_avx2(b, gb);
-            p0 = p0.wrapping_add(2 * L as u32);
+            store(out, j, a);
+            store(out, j + L, b);
+            j += 2 * L;
         }
-        let mut groups = pairs.into_remainder().chunks_exact_mut(L);
-        for g in &mut groups {
-            let [a] = philox_avx2([counters(p0)], self.key);
-            store_blocks_avx2(a, g);
-            p0 = p0.wrapping_add(L as u32);
+        if j + L <= n {
+            let [a] = philox_avx2([counters(first.wrapping_add(j as u32))], self.key);
+            store(out, j, a);
+            j += L;
         }
-        for (j, b) in groups.into_remainder().iter_mut().enumerate() {
-            *b = self.block(p0.wrapping_add(j as u32), month, purpose);
-        }
+        j
     }
 
+    /// Eight blocks per iteration in lane-parallel arrays; returns how many it computed.
     #[inline(always)]
-    fn blocks_into_generic(&self, first: u32, month: u32, purpose: Purpose, out: &mut [[u32; 4]]) {
+    fn lanes_into_generic<const N: usize>(
+        &self,
+        first: u32,
+        month: u32,
+        purpose: Purpose,
+        out: &mut [[u32; N]; 4],
+        n: usize,
+    ) -> usize {
         const L: usize = 8;
-        let mut groups = out.chunks_exact_mut(L);
-        let mut p0 = first;
-        for g in &mut groups {
+        let mut j = 0;
+        while j + L <= n {
+            let p0 = first.wrapping_add(j as u32);
             let mut c0 = [0u32; L];
             for (l, c) in c0.iter_mut().enumerate() {
                 *c = p0.wrapping_add(l as u32);
@@ -212,14 +250,12 @@ impl Streams {
                     c3[l] = n3;
                 }
             }
-            for (l, b) in g.iter_mut().enumerate() {
-                *b = [c0[l], c1[l], c2[l], c3[l]];
+            for (lane, c) in out.iter_mut().zip([c0, c1, c2, c3]) {
+                lane[j..j + L].copy_from_slice(&c);
             }
-            p0 = p0.wrapping_add(L as u32);
+            j += L;
         }
-        for (j, b) in groups.into_remainder().iter_mut().enumerate() {
-            *b = self.block(p0.wrapping_add(j as u32), month, purpose);
-        }
+        j
     }
 
     /// A sequential generator over `(person, slot, purpose)`, for draws whose count is not
@@ -347,32 +383,6 @@ fn philox_avx2<const G: usize>(
     c
 }
 
-/// Transpose four registers of eight lanes into eight blocks of four words.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx2")]
-fn store_blocks_avx2(c: [std::arch::x86_64::__m256i; 4], out: &mut [[u32; 4]]) {
-    use std::arch::x86_64::*;
-    assert_eq!(out.len(), 8);
-    let t0 = _mm256_unpacklo_epi32(c[0], c[1]);
-    let t1 = _mm256_unpackhi_epi32(c[0], c[1]);
-    let t2 = _mm256_unpacklo_epi32(c[2], c[3]);
-    let t3 = _mm256_unpackhi_epi32(c[2], c[3]);
-    let u0 = _mm256_unpacklo_epi64(t0, t2); // blocks 0 | 4
-    let u1 = _mm256_unpackhi_epi64(t0, t2); // blocks 1 | 5
-    let u2 = _mm256_unpacklo_epi64(t1, t3); // blocks 2 | 6
-    let u3 = _mm256_unpackhi_epi64(t1, t3); // blocks 3 | 7
-    let ptr = out.as_mut_ptr().cast::<__m256i>();
-    // SAFETY: `out` is eight contiguous `[u32; 4]` (checked above), i.e. 128 bytes = four
-    // unaligned 256-bit stores.
-    unsafe {
-        _mm256_storeu_si256(ptr, _mm256_permute2x128_si256::<0x20>(u0, u1));
-        _mm256_storeu_si256(ptr.add(1), _mm256_permute2x128_si256::<0x20>(u2, u3));
-        _mm256_storeu_si256(ptr.add(2), _mm256_permute2x128_si256::<0x31>(u0, u1));
-        _mm256_storeu_si256(ptr.add(3), _mm256_permute2x128_si256::<0x31>(u2, u3));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,9 +408,10 @@ mod tests {
     }
 
     /// The batched blocks are the scalar blocks, bit for bit, at every offset and length
-    /// (including a remainder shorter than a group and a wrap of the person counter).
+    /// (including a remainder shorter than a group and a wrap of the person counter), and
+    /// words past `n` are left alone.
     #[test]
-    fn batched_blocks_equal_scalar_blocks() {
+    fn batched_lanes_equal_scalar_blocks() {
         let s = Streams::new(0x0123_4567_89ab_cdef, 11);
         for &(first, n) in &[
             (0u32, 0usize),
@@ -408,21 +419,29 @@ mod tests {
             (3, 8),
             (2, 16),
             (5, 29),
+            (7, 31),
             (9, 256),
             (u32::MAX - 4, 13),
             (u32::MAX - 11, 40),
         ] {
-            let mut out = vec![[0u32; 4]; n];
-            s.blocks_into(first, 17, Purpose::Month, &mut out);
+            let mut out = [[7u32; 256]; 4];
+            s.lanes_into(first, 17, Purpose::Month, &mut out, n);
             // The portable path too (the dispatching call takes AVX2 where the CPU has it).
-            let mut generic = vec![[0u32; 4]; n];
-            s.blocks_into_generic(first, 17, Purpose::Month, &mut generic);
-            assert_eq!(out, generic);
-            for (j, b) in out.iter().enumerate() {
-                assert_eq!(
-                    *b,
-                    s.block(first.wrapping_add(j as u32), 17, Purpose::Month)
-                );
+            let mut generic = [[7u32; 256]; 4];
+            let done = s.lanes_into_generic(first, 17, Purpose::Month, &mut generic, n);
+            assert_eq!(done, n / 8 * 8);
+            for (a, b) in out.iter().zip(&generic) {
+                assert_eq!(a[..done], b[..done]);
+            }
+            for j in 0..256 {
+                let b = s.block(first.wrapping_add(j as u32), 17, Purpose::Month);
+                for k in 0..4 {
+                    assert_eq!(
+                        out[k][j],
+                        if j < n { b[k] } else { 7 },
+                        "{first} {n} {j} {k}"
+                    );
+                }
             }
         }
     }

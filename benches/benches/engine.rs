@@ -86,21 +86,26 @@ fn bare_loop(c: &mut Criterion) {
             black_box((ledger, state))
         })
     });
-    // The same loop drawing each month's blocks a chunk at a time with the batched
-    // generator the engine uses (`Streams::blocks_into`, AVX2 where available): the
-    // stricter reference, since the engine gets its numbers this way.
+    // The same loop drawing each month's blocks a group at a time with the batched
+    // generator the engine uses (`Streams::lanes_into`, AVX2 where available, word by
+    // word): the stricter reference, since the engine gets its numbers this way.
     g.bench_function("philox_batched_row_cost", |b| {
         b.iter(|| {
             let mut state: Vec<u8> = (0..persons).map(|i| (i % STATES) as u8).collect();
             let mut ledger = [0i64; LINES];
-            let mut blocks = vec![[0u32; 4]; CHUNK];
+            let mut lanes = [[0u32; CHUNK]; 4];
             for t in 0..months {
                 for (k, chunk) in state.chunks_mut(CHUNK).enumerate() {
-                    let blocks = &mut blocks[..chunk.len()];
-                    streams.blocks_into((k * CHUNK) as u32, t, Purpose::Month, blocks);
-                    for (st, blk) in chunk.iter_mut().zip(blocks.iter()) {
+                    streams.lanes_into(
+                        (k * CHUNK) as u32,
+                        t,
+                        Purpose::Month,
+                        &mut lanes,
+                        chunk.len(),
+                    );
+                    for (st, &draw) in chunk.iter_mut().zip(&lanes[0]) {
                         let s = *st as usize;
-                        let u = unit(blk[0]);
+                        let u = unit(draw);
                         let row = &cum[s];
                         if u < row[STATES - 1] {
                             *st = row.iter().position(|&c| u < c).unwrap_or(s) as u8;
