@@ -982,9 +982,6 @@ impl ArmCtx<'_> {
         out: &mut ChunkOut,
     ) {
         debug_assert_eq!(hot.len(), cold.len());
-        if pass.fast && lanes.is_some() {
-            self.prefetch_sums(first + 2 * SUB, cold.len());
-        }
         if !pass.fast {
             self.tally_group(first, cold, out);
         }
@@ -1747,10 +1744,12 @@ fn pass_chunk(
         let range = g * SUB..g * SUB + n;
         let next = range.end..(range.end + SUB).min(len);
         for ((hot, cold, out), (ctx, tables, pass)) in arms.iter_mut().zip(shared) {
-            // The next group's cold parts: the sweep reads only the hot ones, and the few
-            // per cent of persons it passes on, scattered, would each wait for theirs.
+            // What the rest loop reads ahead of it: the next group's cold parts (the sweep
+            // reads only the hot ones, and the few per cent of persons it passes on,
+            // scattered, would each wait for theirs) and the summed attributes.
             if stepping && pass.fast {
                 prefetch(&cold[next.clone()]);
+                ctx.prefetch_sums(first + 2 * SUB, n);
             }
             let (hot, cold) = (&mut hot[range.clone()], &mut cold[range.clone()]);
             let lanes = stepping.then_some(&lanes);

@@ -237,17 +237,12 @@ impl Streams {
                     k[0] = k[0].wrapping_add(W0);
                     k[1] = k[1].wrapping_add(W1);
                 }
+                // The round of `philox4x32_10`, lane by lane.
                 for l in 0..L {
-                    let p0 = u64::from(M0) * u64::from(c0[l]);
-                    let p1 = u64::from(M1) * u64::from(c2[l]);
-                    let n0 = ((p1 >> 32) as u32) ^ c1[l] ^ k[0];
-                    let n1 = p1 as u32;
-                    let n2 = ((p0 >> 32) as u32) ^ c3[l] ^ k[1];
-                    let n3 = p0 as u32;
-                    c0[l] = n0;
-                    c1[l] = n1;
-                    c2[l] = n2;
-                    c3[l] = n3;
+                    let (hi0, lo0) = mulhilo(M0, c0[l]);
+                    let (hi1, lo1) = mulhilo(M1, c2[l]);
+                    [c0[l], c1[l], c2[l], c3[l]] =
+                        [hi1 ^ c1[l] ^ k[0], lo1, hi0 ^ c3[l] ^ k[1], lo0];
                 }
             }
             for (lane, c) in out.iter_mut().zip([c0, c1, c2, c3]) {
