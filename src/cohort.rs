@@ -4,8 +4,8 @@
 //! ordered by entry step (the intake schedule), so the persons present at step `t` are a
 //! prefix of the arrays.
 
-use crate::model::{AttributeSource, Model, RiskKind};
-use crate::rng::{Purpose, Streams, unit};
+use crate::model::{AttributeSource, Intake, Model, RiskKind};
+use crate::rng::{PRECOMPUTED, Purpose, Streams, unit};
 use rand_distr::Distribution;
 
 /// Fixed-point scale of attribute sums in the ledger tally (micro-units): attribute values
@@ -22,19 +22,20 @@ pub const MAX_AGE_MONTHS: usize = 150 * 12;
 #[derive(Debug, Clone)]
 pub struct Cohort {
     pub sex: Vec<u8>,
-    pub entry: Vec<u32>,
-    /// Age in months at entry.
-    pub age0: Vec<u16>,
+    /// `age_off[i] + t * months_per_step` (wrapping) is person `i`'s age in months at
+    /// step `t`: the age at entry minus the entry step in months, folded once so that the
+    /// person pass reads one column (every arm shares it: the time step is the scenario's).
+    pub age_off: Vec<u32>,
     pub start_state: Vec<u8>,
     pub start_clock: Vec<u16>,
     /// Product of the hazard ratios of the person's (prevalence) risk factors.
     pub risk: Vec<f32>,
-    /// Attribute values, `[attribute][person]`.
-    pub attr: Vec<Vec<f64>>,
-    /// The same in fixed point (see [`ATTR_SCALE`]).
+    /// Attribute values in fixed point, `[attribute][person]` (see [`ATTR_SCALE`]; the
+    /// value itself is [`Cohort::attr`]).
     pub attr_fx: Vec<Vec<i64>>,
     /// Number of persons that have entered by step `t` (`entered[t]`), t = 0..=H.
     pub entered: Vec<usize>,
+    intake: Intake,
 }
 
 impl Cohort {
@@ -43,6 +44,34 @@ impl Cohort {
     }
     pub fn is_empty(&self) -> bool {
         self.sex.is_empty()
+    }
+
+    /// The value of attribute `a` of person `i`: the fixed-point value scaled back, the
+    /// same number the draw rounded it to.
+    #[inline]
+    pub fn attr(&self, a: usize, i: usize) -> f64 {
+        self.attr_fx[a][i] as f64 / ATTR_SCALE
+    }
+
+    /// The step at which person `i` enters (persons are ordered by it).
+    pub fn entry(&self, i: usize) -> u32 {
+        self.intake.entry(i)
+    }
+
+    /// The number of persons who enter at or before step `e` (those who enter before it:
+    /// `entered_by(e - 1)`, or none for `e = 0`).
+    pub fn entered_by(&self, e: u32) -> usize {
+        // A binary search on the intake schedule, which is what orders the persons.
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.entry(mid) <= e {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 
     /// Draw the cohort of one replication. Person `i`'s attributes come from its own
@@ -82,22 +111,17 @@ impl Cohort {
                 }
             }
         }
-        let h = model.horizon as usize;
-        c.entered = (0..=h)
-            .map(|t| c.entry.partition_point(|&e| e as usize <= t))
-            .collect();
+        c.entered = (0..=model.horizon).map(|t| c.entered_by(t)).collect();
         c
     }
 
     fn reserve(&mut self, n: usize) {
         self.sex.reserve_exact(n);
-        self.entry.reserve_exact(n);
-        self.age0.reserve_exact(n);
+        self.age_off.reserve_exact(n);
         self.start_state.reserve_exact(n);
         self.start_clock.reserve_exact(n);
         self.risk.reserve_exact(n);
-        for (a, fx) in self.attr.iter_mut().zip(&mut self.attr_fx) {
-            a.reserve_exact(n);
+        for fx in &mut self.attr_fx {
             fx.reserve_exact(n);
         }
     }
@@ -105,14 +129,10 @@ impl Cohort {
     /// Move the persons of `other` (drawn for the persons after this one's) to the end.
     fn append(&mut self, mut other: Cohort) {
         self.sex.append(&mut other.sex);
-        self.entry.append(&mut other.entry);
-        self.age0.append(&mut other.age0);
+        self.age_off.append(&mut other.age_off);
         self.start_state.append(&mut other.start_state);
         self.start_clock.append(&mut other.start_clock);
         self.risk.append(&mut other.risk);
-        for (a, b) in self.attr.iter_mut().zip(&mut other.attr) {
-            a.append(b);
-        }
         for (a, b) in self.attr_fx.iter_mut().zip(&mut other.attr_fx) {
             a.append(b);
         }
@@ -126,14 +146,13 @@ impl Cohort {
         let mps = model.months_per_step();
         let mut c = Cohort {
             sex: Vec::with_capacity(n),
-            entry: Vec::with_capacity(n),
-            age0: Vec::with_capacity(n),
+            age_off: Vec::with_capacity(n),
             start_state: Vec::with_capacity(n),
             start_clock: Vec::with_capacity(n),
             risk: Vec::with_capacity(n),
-            attr: vec![Vec::with_capacity(n); n_attr],
             attr_fx: vec![Vec::with_capacity(n); n_attr],
             entered: Vec::new(),
+            intake: pop.intake,
         };
         let mut values = vec![0.0f64; n_attr];
         // Each distribution's set-up once, not once per person (the same values).
@@ -151,14 +170,48 @@ impl Cohort {
             .collect();
         let age_sampler = pop.age.sampler();
         let months_sampler = pop.months_in_state.as_ref().map(|d| d.sampler());
+        // The first blocks of every person's sequences, a tile of persons at a time in
+        // SIMD lanes (`Streams::sequence_lanes_into`): the scalar generator computes one
+        // block at a time, a chain of ten dependent rounds. Slot 0 takes about one word
+        // for the sex, two per sampled value (age, months in state; a `u64` each), one for
+        // the start state and one per risk factor; an attribute's own slot, one block.
+        // Draws past these are computed as needed: the numbers are the same either way.
+        const TILE: usize = 64;
+        let words0 = 2 + 2 * (1 + usize::from(months_sampler.is_some())) + pop.risk_factors.len();
+        let blocks0 = words0.div_ceil(4).min(PRECOMPUTED);
+        let uses_rng: Vec<bool> = pop
+            .attributes
+            .iter()
+            .zip(&sources)
+            .map(|(at, source)| matches!(source, Source::Draw(_)) || at.zero_share > 0.0)
+            .collect();
+        let mut pre0 = [[[0u32; TILE]; 4]; PRECOMPUTED];
+        let mut pre_attr = vec![[[0u32; TILE]; 4]; n_attr];
+        let lanes_of = |lanes: &[[u32; TILE]; 4], j: usize| -> [u32; 4] {
+            std::array::from_fn(|w| lanes[w][j])
+        };
+        let (start, end) = (range.start, range.end);
         for i in range {
             let p = i as u32;
-            let batch = (i as u64) / pop.intake.size;
-            let entry = u64::from(pop.intake.first) + batch * u64::from(pop.intake.every);
-            c.entry.push(entry.min(u64::from(u32::MAX)) as u32);
+            let entry = pop.intake.entry(i);
+            let k = (i - start) % TILE;
+            if k == 0 {
+                let tn = TILE.min(end - i);
+                for (b, lanes) in pre0.iter_mut().enumerate().take(blocks0) {
+                    streams.sequence_lanes_into(p, 0, Purpose::Person, b as u32, lanes, tn);
+                }
+                for (a, lanes) in pre_attr.iter_mut().enumerate() {
+                    if uses_rng[a] {
+                        let slot = 1 + a as u32;
+                        streams.sequence_lanes_into(p, slot, Purpose::Person, 0, lanes, tn);
+                    }
+                }
+            }
 
             for (a, (at, source)) in pop.attributes.iter().zip(&sources).enumerate() {
-                let mut rng = streams.sequence(p, 1 + a as u32, Purpose::Person);
+                let first = [lanes_of(&pre_attr[a], k)];
+                let first = if uses_rng[a] { &first[..] } else { &[] };
+                let mut rng = streams.sequence_from(p, 1 + a as u32, Purpose::Person, first);
                 let mut v = match source {
                     Source::Draw(d) => d.sample(&mut rng),
                     Source::From(j) => values[*j],
@@ -176,11 +229,11 @@ impl Cohort {
                 };
                 let fx = (v * ATTR_SCALE).round();
                 values[a] = fx / ATTR_SCALE;
-                c.attr[a].push(values[a]);
                 c.attr_fx[a].push(fx as i64);
             }
 
-            let mut rng = streams.sequence(p, 0, Purpose::Person);
+            let first: [[u32; 4]; PRECOMPUTED] = std::array::from_fn(|b| lanes_of(&pre0[b], k));
+            let mut rng = streams.sequence_from(p, 0, Purpose::Person, &first[..blocks0]);
             use rand::Rng;
             let sex = if unit(rng.next_u32()) < pop.women_share {
                 WOMAN
@@ -190,7 +243,8 @@ impl Cohort {
             c.sex.push(sex);
             let age_years = age_sampler.sample(&mut rng);
             let age_months = (age_years * 12.0).round().clamp(0.0, MAX_AGE_MONTHS as f64);
-            c.age0.push(age_months as u16);
+            c.age_off
+                .push(u32::from(age_months as u16).wrapping_sub(entry.wrapping_mul(mps)));
             let zero_income = pop.income_attribute.is_some_and(|a| values[a] == 0.0);
             let shares = match (&pop.start_when_zero_income, zero_income) {
                 (Some(z), true) => z,
@@ -253,5 +307,54 @@ impl Cohort {
                     .product::<f64>() as f32
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Intake;
+
+    /// `entered_by` counts the persons whose entry step is at most `e`, on schedules with
+    /// one batch, several, a zero interval and a step counter that saturates.
+    #[test]
+    fn entered_by_counts_the_intake_schedule() {
+        for intake in [
+            Intake {
+                first: 0,
+                every: 1,
+                size: 1,
+            },
+            Intake {
+                first: 3,
+                every: 2,
+                size: 5,
+            },
+            Intake {
+                first: 4,
+                every: 0,
+                size: 3,
+            },
+            Intake {
+                first: u32::MAX - 3,
+                every: 2,
+                size: 2,
+            },
+        ] {
+            let n = 23;
+            let c = super::Cohort {
+                sex: vec![0; n],
+                age_off: vec![0; n],
+                start_state: vec![0; n],
+                start_clock: vec![0; n],
+                risk: vec![1.0; n],
+                attr_fx: Vec::new(),
+                entered: Vec::new(),
+                intake,
+            };
+            for e in (0..40).chain(u32::MAX - 8..=u32::MAX) {
+                let want = (0..n).filter(|&i| intake.entry(i) <= e).count();
+                assert_eq!(c.entered_by(e), want, "{intake:?} at {e}");
+            }
+        }
     }
 }

@@ -112,9 +112,8 @@ impl PersonState {
     }
 }
 
-/// Bytes the engine keeps per person and arm in flight: the person's state and the
-/// folded age column (`ArmCtx::age_off`).
-pub const PERSON_BYTES: u64 = (size_of::<Hot>() + size_of::<Cold>() + size_of::<u32>()) as u64;
+/// Bytes the engine keeps per person and arm in flight: the person's state.
+pub const PERSON_BYTES: u64 = (size_of::<Hot>() + size_of::<Cold>()) as u64;
 
 /// One destination of a precomputed transition row.
 #[derive(Debug, Clone, Copy)]
@@ -351,9 +350,8 @@ struct ArmCtx<'a> {
     /// `S_*` flags by state.
     sflags: Vec<u8>,
     rules_by_state: Vec<Vec<usize>>,
-    /// `age_off[i] + t * mps` (wrapping) is person `i`'s age in months at step `t`: the
-    /// age at entry minus the entry step, folded once so the step reads one column.
-    age_off: Vec<u32>,
+    /// The cohort's folded age column (`Cohort::age_off`).
+    age_off: &'a [u32],
     mps: u32,
     retire_months: usize,
     exit: u8,
@@ -577,9 +575,9 @@ impl ArmCtx<'_> {
                     due && match r.income {
                         IncomeFilter::Any => true,
                         IncomeFilter::Positive => {
-                            self.income_attr.is_some_and(|a| c.attr[a][i] > 0.0)
+                            self.income_attr.is_some_and(|a| c.attr(a, i) > 0.0)
                         }
-                        IncomeFilter::Zero => self.income_attr.is_some_and(|a| c.attr[a][i] == 0.0),
+                        IncomeFilter::Zero => self.income_attr.is_some_and(|a| c.attr(a, i) == 0.0),
                     }
                 });
             let Some(rule) = fired else { break };
@@ -819,7 +817,7 @@ impl ArmCtx<'_> {
                         h *= mult;
                     }
                     if d.attr != NO_ATTR {
-                        h *= c.attr[d.attr as usize][i];
+                        h *= c.attr(d.attr as usize, i);
                     }
                     h
                 };
@@ -1434,12 +1432,7 @@ impl<'a> ArmCtx<'a> {
                 .collect(),
             sflags,
             rules_by_state,
-            age_off: cohort
-                .age0
-                .iter()
-                .zip(&cohort.entry)
-                .map(|(&a, &e)| u32::from(a).wrapping_sub(e.wrapping_mul(mps)))
-                .collect(),
+            age_off: &cohort.age_off,
             mps,
             retire_months: (m.population.retirement_age * 12.0).round() as usize,
             exit: m.population.exit_state as u8,
@@ -1599,8 +1592,8 @@ impl ArmRun {
         pass.checkpoints.clear();
         for (k, &since) in fixed.out_steps.iter().enumerate() {
             if let Some(e) = t.checked_sub(since) {
-                let lo = cohort.entry.partition_point(|&x| x < e);
-                let hi = cohort.entry.partition_point(|&x| x <= e);
+                let lo = e.checked_sub(1).map_or(0, |b| cohort.entered_by(b));
+                let hi = cohort.entered_by(e);
                 if lo < hi {
                     pass.checkpoints.push((k, lo, hi));
                 }

@@ -238,14 +238,14 @@ pub fn check_ledger(m: &Model) -> Result<(), (String, String)> {
 }
 
 /// Bytes per person of one replication of `arms` arms in flight, from the engine's data
-/// structures: cohort.rs keeps sex u8, entry u32, age0 u16, start state u8, start clock
-/// u16 and risk f32, and per attribute an f64 value and an i64 fixed-point copy; engine.rs
-/// keeps, per arm, [`crate::engine::PERSON_BYTES`] per person (its state and age column)
-/// and, in the worst case, every person at once in the referral list and in the queue
-/// (a person and a step each: 8 bytes with padding). The arms of a replication run side
-/// by side (`engine::run_arms`), so all their person states are in memory at once.
+/// structures: cohort.rs keeps sex u8, the folded age u32, start state u8, start clock
+/// u16 and risk f32, and per attribute an i64 fixed-point value; engine.rs keeps, per arm,
+/// [`crate::engine::PERSON_BYTES`] per person (its state) and, in the worst case, every
+/// person at once in the referral list and in the queue (a person and a step each: 8
+/// bytes with padding). The arms of a replication run side by side (`engine::run_arms`),
+/// so all their person states are in memory at once.
 pub fn bytes_per_person(attributes: usize, arms: usize) -> u64 {
-    let cohort = 1 + 4 + 2 + 1 + 2 + 4 + 16 * attributes as u64;
+    let cohort = 1 + 4 + 1 + 2 + 4 + 8 * attributes as u64;
     let queues = 2 * std::mem::size_of::<(u32, u16)>() as u64;
     cohort + arms as u64 * (crate::engine::PERSON_BYTES + queues)
 }

@@ -228,11 +228,20 @@ pub struct RiskFactor {
     pub hazard_ratio: f64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Intake {
     pub first: u32,
     pub every: u32,
     pub size: u64,
+}
+
+impl Intake {
+    /// The step at which person `i` (in intake order) enters: batch `i / size` enters at
+    /// `first + batch × every` (capped at `u32::MAX`).
+    pub fn entry(&self, i: usize) -> u32 {
+        let batch = (i as u64) / self.size;
+        (u64::from(self.first) + batch * u64::from(self.every)).min(u64::from(u32::MAX)) as u32
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -136,20 +136,51 @@ impl Streams {
         out: &mut [[u32; N]; 4],
         n: usize,
     ) {
+        self.words_into(first, month, purpose as u32, out, n);
+    }
+
+    /// Block `block` of the sequences `(first + j, slot, purpose)` for `j < n`
+    /// ([`Streams::sequence`]), word by word as in [`Streams::lanes_into`]: what
+    /// [`Streams::sequence_from`] takes, computed many sequences at a time.
+    pub fn sequence_lanes_into<const N: usize>(
+        &self,
+        first: u32,
+        slot: u32,
+        purpose: Purpose,
+        block: u32,
+        out: &mut [[u32; N]; 4],
+        n: usize,
+    ) {
+        self.words_into(first, slot, sequence_word(purpose as u32, block), out, n);
+    }
+
+    /// The blocks with counters `[first + j, word1, replication, word3]`, `j < n`, word by
+    /// word.
+    fn words_into<const N: usize>(
+        &self,
+        first: u32,
+        word1: u32,
+        word3: u32,
+        out: &mut [[u32; N]; 4],
+        n: usize,
+    ) {
         assert!(n <= N, "{n} blocks asked into lanes of {N}");
         #[cfg(target_arch = "x86_64")]
         let done = if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above); integer arithmetic
             // only, so the numbers are the same as on the baseline path.
-            unsafe { self.lanes_into_avx2(first, month, purpose, out, n) }
+            unsafe { self.lanes_into_avx2(first, word1, word3, out, n) }
         } else {
-            self.lanes_into_generic(first, month, purpose, out, n)
+            self.lanes_into_generic(first, word1, word3, out, n)
         };
         #[cfg(not(target_arch = "x86_64"))]
-        let done = self.lanes_into_generic(first, month, purpose, out, n);
+        let done = self.lanes_into_generic(first, word1, word3, out, n);
         // The persons after the last whole group, one at a time.
         for j in done..n {
-            let b = self.block(first.wrapping_add(j as u32), month, purpose);
+            let b = philox4x32_10(
+                [first.wrapping_add(j as u32), word1, self.replication, word3],
+                self.key,
+            );
             for (lane, w) in out.iter_mut().zip(b) {
                 lane[j] = w;
             }
@@ -168,8 +199,8 @@ impl Streams {
     fn lanes_into_avx2<const N: usize>(
         &self,
         first: u32,
-        month: u32,
-        purpose: Purpose,
+        word1: u32,
+        word3: u32,
         out: &mut [[u32; N]; 4],
         n: usize,
     ) -> usize {
@@ -179,9 +210,9 @@ impl Streams {
         let counters = |p0: u32| {
             [
                 _mm256_add_epi32(_mm256_set1_epi32(p0 as i32), step),
-                _mm256_set1_epi32(month as i32),
+                _mm256_set1_epi32(word1 as i32),
                 _mm256_set1_epi32(self.replication as i32),
-                _mm256_set1_epi32(purpose as i32),
+                _mm256_set1_epi32(word3 as i32),
             ]
         };
         let store = |out: &mut [[u32; N]; 4], j: usize, w: [__m256i; 4]| {
@@ -215,8 +246,8 @@ impl Streams {
     fn lanes_into_generic<const N: usize>(
         &self,
         first: u32,
-        month: u32,
-        purpose: Purpose,
+        word1: u32,
+        word3: u32,
         out: &mut [[u32; N]; 4],
         n: usize,
     ) -> usize {
@@ -228,9 +259,9 @@ impl Streams {
             for (l, c) in c0.iter_mut().enumerate() {
                 *c = p0.wrapping_add(l as u32);
             }
-            let mut c1 = [month; L];
+            let mut c1 = [word1; L];
             let mut c2 = [self.replication; L];
-            let mut c3 = [purpose as u32; L];
+            let mut c3 = [word3; L];
             let mut k = self.key;
             for round in 0..10 {
                 if round > 0 {
@@ -257,6 +288,23 @@ impl Streams {
     /// fixed in advance (rejection samplers of rand_distr). Block `i` of the sequence uses
     /// the counter `[person, slot, replication, purpose | i << 8]`.
     pub fn sequence(&self, person: u32, slot: u32, purpose: Purpose) -> SequenceRng {
+        self.sequence_from(person, slot, purpose, &[])
+    }
+
+    /// [`Streams::sequence`] given its first blocks, already computed (at most
+    /// [`PRECOMPUTED`] are kept; the later ones are computed as the draws need them). The
+    /// same numbers as `sequence` when `first[b]` is the sequence's block `b`, as
+    /// [`Streams::sequence_lanes_into`] gives them; a debug assertion checks it.
+    pub fn sequence_from(
+        &self,
+        person: u32,
+        slot: u32,
+        purpose: Purpose,
+        first: &[[u32; 4]],
+    ) -> SequenceRng {
+        let kept = first.len().min(PRECOMPUTED);
+        let mut pre = [[0; 4]; PRECOMPUTED];
+        pre[..kept].copy_from_slice(&first[..kept]);
         SequenceRng {
             streams: *self,
             person,
@@ -265,8 +313,21 @@ impl Streams {
             block: 0,
             buf: [0; 4],
             used: 4,
+            pre,
+            pre_len: kept as u32,
         }
     }
+}
+
+/// The most precomputed blocks a [`SequenceRng`] keeps.
+pub const PRECOMPUTED: usize = 4;
+
+/// Word 3 of the counter of block `block` of a sequence of `purpose`. 2^24 blocks per
+/// sequence is far beyond any rejection sampler's needs; the wrap keeps the purpose byte
+/// intact rather than panicking.
+#[inline(always)]
+fn sequence_word(purpose: u32, block: u32) -> u32 {
+    purpose | ((block & 0x00FF_FFFF) << 8)
 }
 
 /// A `rand::Rng` over one addressed Philox sequence; see [`Streams::sequence`].
@@ -279,17 +340,31 @@ pub struct SequenceRng {
     block: u32,
     buf: [u32; 4],
     used: usize,
+    /// Blocks `0 .. pre_len`, precomputed ([`Streams::sequence_from`]).
+    pre: [[u32; 4]; PRECOMPUTED],
+    pre_len: u32,
 }
 
 impl SequenceRng {
+    #[cold]
     fn refill(&mut self) {
-        // 2^24 blocks per sequence is far beyond any rejection sampler's needs; the
-        // wrap keeps the purpose byte intact rather than panicking.
-        let word = self.purpose | ((self.block & 0x00FF_FFFF) << 8);
-        self.buf = philox4x32_10(
-            [self.person, self.slot, self.streams.replication, word],
-            self.streams.key,
-        );
+        let computed = || {
+            philox4x32_10(
+                [
+                    self.person,
+                    self.slot,
+                    self.streams.replication,
+                    sequence_word(self.purpose, self.block),
+                ],
+                self.streams.key,
+            )
+        };
+        self.buf = if self.block < self.pre_len {
+            debug_assert_eq!(self.pre[self.block as usize], computed());
+            self.pre[self.block as usize]
+        } else {
+            computed()
+        };
         self.block = self.block.wrapping_add(1);
         self.used = 0;
     }
@@ -298,6 +373,7 @@ impl SequenceRng {
 impl rand::TryRng for SequenceRng {
     type Error = core::convert::Infallible;
 
+    #[inline]
     fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
         if self.used == 4 {
             self.refill();
@@ -307,6 +383,7 @@ impl rand::TryRng for SequenceRng {
         Ok(v)
     }
 
+    #[inline]
     fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
         let lo = u64::from(self.try_next_u32()?);
         let hi = u64::from(self.try_next_u32()?);
@@ -423,7 +500,7 @@ mod tests {
             s.lanes_into(first, 17, Purpose::Month, &mut out, n);
             // The portable path too (the dispatching call takes AVX2 where the CPU has it).
             let mut generic = [[7u32; 256]; 4];
-            let done = s.lanes_into_generic(first, 17, Purpose::Month, &mut generic, n);
+            let done = s.lanes_into_generic(first, 17, Purpose::Month as u32, &mut generic, n);
             assert_eq!(done, n / 8 * 8);
             for (a, b) in out.iter().zip(&generic) {
                 assert_eq!(a[..done], b[..done]);
@@ -506,5 +583,36 @@ mod tests {
         }
         let mut c = s.sequence(6, 0, Purpose::Person);
         assert_ne!(a.next_u64(), c.next_u64());
+    }
+
+    /// A sequence given its first blocks from the batched lanes draws exactly what the
+    /// sequence computing every block itself draws, within the given blocks and past them
+    /// (and with fewer blocks given than it could keep, or more).
+    #[test]
+    fn sequences_from_batched_first_blocks_are_the_sequences() {
+        use rand::Rng;
+        let s = Streams::new(0xfeed_beef_0000_0042, 3);
+        const N: usize = 37;
+        let first = u32::MAX - 20;
+        for slot in [0u32, 1, 7] {
+            let mut lanes = [[[0u32; N]; 4]; PRECOMPUTED + 1];
+            for (b, l) in lanes.iter_mut().enumerate() {
+                s.sequence_lanes_into(first, slot, Purpose::Person, b as u32, l, N);
+            }
+            for j in 0..N {
+                let person = first.wrapping_add(j as u32);
+                let blocks: Vec<[u32; 4]> = lanes
+                    .iter()
+                    .map(|l| std::array::from_fn(|w| l[w][j]))
+                    .collect();
+                for given in [0, 1, PRECOMPUTED, PRECOMPUTED + 1] {
+                    let mut plain = s.sequence(person, slot, Purpose::Person);
+                    let mut pre = s.sequence_from(person, slot, Purpose::Person, &blocks[..given]);
+                    for _ in 0..4 * (PRECOMPUTED + 2) {
+                        assert_eq!(plain.next_u32(), pre.next_u32(), "slot {slot} person {j}");
+                    }
+                }
+            }
+        }
     }
 }
