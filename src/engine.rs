@@ -545,6 +545,7 @@ impl ArmCtx<'_> {
     /// within the same step, up to a chain of four. `first` is false when called after
     /// another move in the same step (then only `after = 0` rules apply).
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn apply_rules(
         &self,
         i: usize,
@@ -555,9 +556,24 @@ impl ArmCtx<'_> {
         moved: &mut bool,
         first: bool,
     ) -> bool {
-        if self.sflags[ps.cold.state as usize] & S_RULES == 0 {
-            return false;
-        }
+        // Most states have no rule: tested here, inlined, rather than after a call.
+        self.sflags[ps.cold.state as usize] & S_RULES != 0
+            && self.fire_rules(i, ps, t, blk, out, moved, first)
+    }
+
+    /// [`ArmCtx::apply_rules`] for a person in a state with rules.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn fire_rules(
+        &self,
+        i: usize,
+        ps: &mut PersonState,
+        t: u32,
+        blk: &[u32; 4],
+        out: &mut ChunkOut,
+        moved: &mut bool,
+        first: bool,
+    ) -> bool {
         let m = self.m;
         let c = self.cohort;
         let mut any = false;
@@ -1838,15 +1854,31 @@ mod tests {
                     *w = (next() >> 32) as u32;
                 }
             }
-            let mut a = [0u8; SUB + 8];
-            let fast = quiet_cached(t, referral_below, &hot, &lanes, &mut a).to_vec();
             let mut b = [0u8; SUB + 8];
             let n = quiet_cached_from(t, referral_below, &hot, &lanes, &mut b, 0, 0);
-            assert_eq!(
-                fast,
-                &b[..n],
-                "round {round}: t {t}, bound {referral_below}"
-            );
+            // The dispatching sweep and every SIMD form this CPU has, each on its own.
+            let mut a = [0u8; SUB + 8];
+            let mut sweeps = vec![(
+                "dispatch",
+                quiet_cached(t, referral_below, &hot, &lanes, &mut a).to_vec(),
+            )];
+            #[cfg(target_arch = "x86_64")]
+            {
+                use std::arch::is_x86_feature_detected as has;
+                if has!("avx2") && has!("popcnt") {
+                    let mut a = [0u8; SUB + 8];
+                    // SAFETY: the CPU supports AVX2 and POPCNT (checked just above).
+                    let k = unsafe { quiet_cached_avx2(t, referral_below, &hot, &lanes, &mut a) };
+                    sweeps.push(("avx2", a[..k].to_vec()));
+                }
+            }
+            for (name, fast) in &sweeps {
+                assert_eq!(
+                    fast,
+                    &b[..n],
+                    "{name}, round {round}: t {t}, bound {referral_below}"
+                );
+            }
             passed_on += n;
             persons += len;
         }
