@@ -124,7 +124,8 @@ impl Streams {
     /// The blocks of persons `first .. first + n` for `(month, purpose)`, word by word:
     /// `out[k][j] == self.block(first + j, month, purpose)[k]` for `j < n`, bit for bit
     /// (the words past `n` are left as they are). Computed many persons at a time in SIMD
-    /// lanes (sixteen with AVX2, eight in the portable lane-parallel arrays), since the
+    /// lanes (thirty-two with AVX-512, sixteen with AVX2, eight in the portable
+    /// lane-parallel arrays), since the
     /// scalar [`philox4x32_10`] is a dependency chain of ten rounds per block; word by
     /// word because that is how the lanes compute them (no transpose) and how a SIMD
     /// consumer reads them (`engine::quiet_cached`).
