@@ -661,26 +661,14 @@ impl ArmCtx<'_> {
                 return false;
             }
         } else {
-            let age_months = self.age_months(i, t);
-            if age_months + self.mps as usize >= self.retire_months {
+            let Some((k, age_months, total)) = self.row_total(i, ps, t, tables) else {
                 return false;
-            }
-            let k = ps.cold.state as usize * tables.clock_stride
-                + (ps.cold.clock as usize).min(tables.clock_stride - 1);
-            let [lam_s, lam_o] = if tables.by_age {
-                let row = tables.row(ps.cold.state as usize, ps.cold.clock, age_months);
-                if row.has_attr {
-                    return false;
-                }
-                [row.lam_s, row.lam_o]
-            } else {
-                tables.quick[k]
             };
-            let total = self.row_multiplier(i, ps, age_months, lam_s) * lam_s + lam_o;
             // The multiplier of a person after the programme changes every step (the
             // after-effect decays), so only other persons' totals are cached.
             if self.cache && ps.cold.phase != PHASE_AFTER {
-                self.fill_cache(ps, t, k, age_months, total, tables);
+                let edge_from = ps.cold.clock.saturating_add(1);
+                self.fill_cache(ps, t, k, age_months, total, tables, edge_from);
             }
             // Both modes move nobody when the draw is at or above the row's total (a
             // hazard total bounds the probability of leaving; a probability row above 1
@@ -692,12 +680,69 @@ impl ArmCtx<'_> {
         !(ps.cold.phase == PHASE_NONE && flags & S_ELIGIBLE != 0 && self.referred(t, blk))
     }
 
+    /// The short path's test of step `t` for a person without a cache: the index of the
+    /// row (`clock_row`'s), the age in months and the total of the transition row (success
+    /// hazards times the person's multiplier, plus the others); `None` when the step is
+    /// not quiet whatever the draw (the person reaches retirement age, or the row's
+    /// hazards depend on attributes).
+    #[inline(always)]
+    fn row_total(
+        &self,
+        i: usize,
+        ps: &PersonState,
+        t: u32,
+        tables: &Tables,
+    ) -> Option<(usize, usize, f64)> {
+        let age_months = self.age_months(i, t);
+        if age_months + self.mps as usize >= self.retire_months {
+            return None;
+        }
+        let k = ps.cold.state as usize * tables.clock_stride
+            + (ps.cold.clock as usize).min(tables.clock_stride - 1);
+        let [lam_s, lam_o] = if tables.by_age {
+            let row = tables.row(ps.cold.state as usize, ps.cold.clock, age_months);
+            if row.has_attr {
+                return None;
+            }
+            [row.lam_s, row.lam_o]
+        } else {
+            tables.quick[k]
+        };
+        let total = self.row_multiplier(i, ps, age_months, lam_s) * lam_s + lam_o;
+        Some((k, age_months, total))
+    }
+
+    /// After the full step at `t` of a person who could take quiet steps next (outside the
+    /// programme, no rules, no gap, not absorbed): fill the cache from step `t + 1` on,
+    /// that step included, as [`ArmCtx::quiet`] would at `t + 1`. The sweep then settles
+    /// the person's next quiet steps without a pass through the rest loop just to refill
+    /// the cache (about a third of that loop's persons, most right after a move).
+    #[inline(always)]
+    fn cache_ahead(&self, i: usize, ps: &mut PersonState, t: u32, tables: &Tables) {
+        let flags = self.sflags[ps.cold.state as usize];
+        if !self.cache
+            || flags & (S_RULES | S_ABSORBING) != 0
+            || ps.cold.gap_left > 0
+            || ps.cold.phase == PHASE_IN
+            || ps.cold.phase == PHASE_AFTER
+        {
+            return;
+        }
+        let Some((k, age_months, total)) = self.row_total(i, ps, t + 1, tables) else {
+            return;
+        };
+        // Step `t + 1` is cached too, so it must not cross an amount band either.
+        self.fill_cache(ps, t + 1, k, age_months, total, tables, ps.cold.clock);
+        ps.offset_clock(t);
+    }
+
     /// Cache, for the steps in which neither the row (clock and age bands) nor the age
     /// hazard ratio nor the tally's amount band changes, the person does not reach
     /// retirement age and the clock cannot saturate: the quiet draws (`draws_below(total)`)
     /// and whether a referral can interrupt. The caller turns the clock into an offset
     /// after the step (`PersonState::offset_clock`).
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn fill_cache(
         &self,
         ps: &mut PersonState,
@@ -706,6 +751,7 @@ impl ArmCtx<'_> {
         age_months: usize,
         total: f64,
         tables: &Tables,
+        edge_from: u16,
     ) {
         let mps = self.mps as usize;
         // Steps until a bound is reached (each at least 1 here: the person is below all).
@@ -731,10 +777,12 @@ impl ArmCtx<'_> {
             steps_to_age(usize::from(age_until))
         };
         let by_retirement = steps_to_age(self.retire_months - mps);
-        // The step at `t` is the full path's; the next ones must stay in the amount band.
+        // The cached steps must stay in the amount band: those from the clock `edge_from`
+        // on (the clock's next value when the step at `t` is the full path's, else its
+        // value at `t`).
         let by_edge = self
             .tally_layout
-            .next_edge(ps.cold.state as usize, ps.cold.clock.saturating_add(1))
+            .next_edge(ps.cold.state as usize, edge_from)
             .map_or(usize::MAX, |e| usize::from(e - ps.cold.clock));
         // The clock, counted as an offset while cached, must not reach its saturation.
         let by_saturation = usize::from(u16::MAX - ps.cold.clock);
@@ -1062,6 +1110,7 @@ impl ArmCtx<'_> {
                 if to != from {
                     out.standing.shift(from, to, &self.sum_cols, i);
                 }
+                self.cache_ahead(i, ps, t, tables);
             }
             (hot[j], cold[j]) = (ps.hot, ps.cold);
         }
