@@ -38,6 +38,16 @@ pub struct Cohort {
     intake: Intake,
 }
 
+/// The columns of one block of persons, written in place by the cohort draw.
+struct Columns<'a> {
+    sex: &'a mut [u8],
+    age_off: &'a mut [u32],
+    start_state: &'a mut [u8],
+    start_clock: &'a mut [u16],
+    risk: &'a mut [f32],
+    attr_fx: Vec<&'a mut [i64]>,
+}
+
 impl Cohort {
     pub fn len(&self) -> usize {
         self.sex.len()
@@ -76,83 +86,86 @@ impl Cohort {
 
     /// Draw the cohort of one replication. Person `i`'s attributes come from its own
     /// streams, so they do not depend on the cohort size or on other persons — and large
-    /// cohorts are drawn in parallel blocks of persons, concatenated in order.
+    /// cohorts are drawn in parallel blocks of persons, each written in place into its
+    /// part of the columns.
     pub fn draw(model: &Model, streams: &Streams) -> Cohort {
         use rayon::prelude::*;
         const BLOCK: usize = 16_384;
         let pop = &model.population;
         let n = pop.persons as usize;
-        let mut c = if n > BLOCK {
-            // A few blocks per thread at a time: the blocks in flight are the only memory
-            // beyond the cohort itself.
-            let mut c = Self::draw_persons(model, streams, 0..0);
-            c.reserve(n);
-            let blocks: Vec<usize> = (0..n.div_ceil(BLOCK)).collect();
-            for wave in blocks.chunks(4 * rayon::current_num_threads()) {
-                let drawn: Vec<Cohort> = wave
-                    .par_iter()
-                    .map(|&b| {
-                        Self::draw_persons(model, streams, b * BLOCK..((b + 1) * BLOCK).min(n))
-                    })
-                    .collect();
-                for d in drawn {
-                    c.append(d);
-                }
-            }
-            c
-        } else {
-            Self::draw_persons(model, streams, 0..n)
+        let mut c = Cohort {
+            sex: vec![0; n],
+            age_off: vec![0; n],
+            start_state: vec![0; n],
+            start_clock: vec![0; n],
+            risk: vec![0.0; n],
+            attr_fx: (0..pop.attributes.len()).map(|_| vec![0; n]).collect(),
+            entered: Vec::new(),
+            intake: pop.intake,
         };
-        if pop.normalise_risk {
-            let mean = Self::mean_risk(model);
-            if mean > 0.0 {
-                for r in &mut c.risk {
-                    *r = (f64::from(*r) / mean) as f32;
-                }
+        let mut fx = c
+            .attr_fx
+            .iter_mut()
+            .map(|col| col.chunks_mut(BLOCK))
+            .collect::<Vec<_>>();
+        let blocks: Vec<(usize, Columns)> = c
+            .sex
+            .chunks_mut(BLOCK)
+            .zip(c.age_off.chunks_mut(BLOCK))
+            .zip(c.start_state.chunks_mut(BLOCK))
+            .zip(c.start_clock.chunks_mut(BLOCK))
+            .zip(c.risk.chunks_mut(BLOCK))
+            .enumerate()
+            .map(
+                |(b, ((((sex, age_off), start_state), start_clock), risk))| {
+                    let attr_fx = fx
+                        .iter_mut()
+                        .map(|f| f.next().unwrap_or_default())
+                        .collect();
+                    let cols = Columns {
+                        sex,
+                        age_off,
+                        start_state,
+                        start_clock,
+                        risk,
+                        attr_fx,
+                    };
+                    (b * BLOCK, cols)
+                },
+            )
+            .collect();
+        if blocks.len() > 1 {
+            blocks
+                .into_par_iter()
+                .for_each(|(start, cols)| Self::draw_into(model, streams, start, cols));
+        } else {
+            for (start, cols) in blocks {
+                Self::draw_into(model, streams, start, cols);
             }
         }
         c.entered = (0..=model.horizon).map(|t| c.entered_by(t)).collect();
         c
     }
 
-    fn reserve(&mut self, n: usize) {
-        self.sex.reserve_exact(n);
-        self.age_off.reserve_exact(n);
-        self.start_state.reserve_exact(n);
-        self.start_clock.reserve_exact(n);
-        self.risk.reserve_exact(n);
-        for fx in &mut self.attr_fx {
-            fx.reserve_exact(n);
-        }
-    }
-
-    /// Move the persons of `other` (drawn for the persons after this one's) to the end.
-    fn append(&mut self, mut other: Cohort) {
-        self.sex.append(&mut other.sex);
-        self.age_off.append(&mut other.age_off);
-        self.start_state.append(&mut other.start_state);
-        self.start_clock.append(&mut other.start_clock);
-        self.risk.append(&mut other.risk);
-        for (a, b) in self.attr_fx.iter_mut().zip(&mut other.attr_fx) {
-            a.append(b);
-        }
-    }
-
-    /// The columns of persons `range` (risk not yet normalised, `entered` empty).
-    fn draw_persons(model: &Model, streams: &Streams, range: std::ops::Range<usize>) -> Cohort {
+    /// Draw persons `start ..` into `cols` (as many as its columns hold; `entered` is the
+    /// caller's).
+    fn draw_into(model: &Model, streams: &Streams, start: usize, cols: Columns) {
         let pop = &model.population;
-        let n = range.len();
         let n_attr = pop.attributes.len();
         let mps = model.months_per_step();
-        let mut c = Cohort {
-            sex: Vec::with_capacity(n),
-            age_off: Vec::with_capacity(n),
-            start_state: Vec::with_capacity(n),
-            start_clock: Vec::with_capacity(n),
-            risk: Vec::with_capacity(n),
-            attr_fx: vec![Vec::with_capacity(n); n_attr],
-            entered: Vec::new(),
-            intake: pop.intake,
+        let Columns {
+            sex: sex_col,
+            age_off,
+            start_state,
+            start_clock,
+            risk,
+            mut attr_fx,
+        } = cols;
+        let end = start + sex_col.len();
+        let mean_risk = if pop.normalise_risk {
+            Some(Self::mean_risk(model)).filter(|&m| m > 0.0)
+        } else {
+            None
         };
         let mut values = vec![0.0f64; n_attr];
         // Each distribution's set-up once, not once per person (the same values).
@@ -190,11 +203,11 @@ impl Cohort {
         let lanes_of = |lanes: &[[u32; TILE]; 4], j: usize| -> [u32; 4] {
             std::array::from_fn(|w| lanes[w][j])
         };
-        let (start, end) = (range.start, range.end);
-        for i in range {
+        for i in start..end {
+            let pos = i - start;
             let p = i as u32;
             let entry = pop.intake.entry(i);
-            let k = (i - start) % TILE;
+            let k = pos % TILE;
             if k == 0 {
                 let tn = TILE.min(end - i);
                 for (b, lanes) in pre0.iter_mut().enumerate().take(blocks0) {
@@ -229,7 +242,7 @@ impl Cohort {
                 };
                 let fx = (v * ATTR_SCALE).round();
                 values[a] = fx / ATTR_SCALE;
-                c.attr_fx[a].push(fx as i64);
+                attr_fx[a][pos] = fx as i64;
             }
 
             let first: [[u32; 4]; PRECOMPUTED] = std::array::from_fn(|b| lanes_of(&pre0[b], k));
@@ -240,11 +253,10 @@ impl Cohort {
             } else {
                 MAN
             };
-            c.sex.push(sex);
+            sex_col[pos] = sex;
             let age_years = age_sampler.sample(&mut rng);
             let age_months = (age_years * 12.0).round().clamp(0.0, MAX_AGE_MONTHS as f64);
-            c.age_off
-                .push(u32::from(age_months as u16).wrapping_sub(entry.wrapping_mul(mps)));
+            age_off[pos] = u32::from(age_months as u16).wrapping_sub(entry.wrapping_mul(mps));
             let zero_income = pop.income_attribute.is_some_and(|a| values[a] == 0.0);
             let shares = match (&pop.start_when_zero_income, zero_income) {
                 (Some(z), true) => z,
@@ -256,14 +268,14 @@ impl Cohort {
                 .find(|&&(_, cum)| u < cum)
                 .or(shares.last())
                 .map_or(0, |&(s, _)| s);
-            c.start_state.push(s as u8);
+            start_state[pos] = s as u8;
             let clock = match &months_sampler {
                 Some(d) => (d.sample(&mut rng) / f64::from(mps))
                     .round()
                     .clamp(0.0, f64::from(u16::MAX)),
                 None => 0.0,
             };
-            c.start_clock.push(clock as u16);
+            start_clock[pos] = clock as u16;
             let mut hr = 1.0f64;
             for rf in &pop.risk_factors {
                 let u = unit(rng.next_u32());
@@ -273,9 +285,12 @@ impl Cohort {
                     hr *= rf.hazard_ratio;
                 }
             }
-            c.risk.push(hr as f32);
+            // `normalise_risk` divides the product, as stored, by its expectation.
+            risk[pos] = match mean_risk {
+                Some(mean) => (f64::from(hr as f32) / mean) as f32,
+                None => hr as f32,
+            };
         }
-        c
     }
 
     /// The expected product of the independent prevalence risk factors' hazard ratios,
