@@ -5,7 +5,7 @@
 //! prefix of the arrays.
 
 use crate::model::{AttributeSource, Intake, Model, RiskKind};
-use crate::rng::{PRECOMPUTED, Purpose, Streams, unit};
+use crate::rng::{PRECOMPUTED, Purpose, Streams, draws_below, unit};
 use rand_distr::Distribution;
 
 /// Fixed-point scale of attribute sums in the ledger tally (micro-units): attribute values
@@ -198,6 +198,19 @@ impl Cohort {
             .zip(&sources)
             .map(|(at, source)| matches!(source, Source::Draw(_)) || at.zero_share > 0.0)
             .collect();
+        // Each risk factor's draw as an integer test (`rng::draws_below`: the same outcome
+        // as `unit(bits) < prevalence`) and its factor; an age-based factor draws a word
+        // too and multiplies by 1. The product then takes no branch per factor: the
+        // prevalences make each one a coin toss the branch predictor would lose (and
+        // `x * 1.0` is `x` exactly, so the product is the same number).
+        let rf_tests: Vec<(u64, f64)> = pop
+            .risk_factors
+            .iter()
+            .map(|rf| match rf.kind {
+                RiskKind::Prevalence(pv) => (draws_below(pv), rf.hazard_ratio),
+                RiskKind::AgeAtLeast(_) => (0, 1.0),
+            })
+            .collect();
         let mut pre0 = [[[0u32; TILE]; 4]; PRECOMPUTED];
         let mut pre_attr = vec![[[0u32; TILE]; 4]; n_attr];
         let lanes_of = |lanes: &[[u32; TILE]; 4], j: usize| -> [u32; 4] {
@@ -222,9 +235,10 @@ impl Cohort {
             }
 
             for (a, (at, source)) in pop.attributes.iter().zip(&sources).enumerate() {
-                let first = [lanes_of(&pre_attr[a], k)];
-                let first = if uses_rng[a] { &first[..] } else { &[] };
-                let mut rng = streams.sequence_from(p, 1 + a as u32, Purpose::Person, first);
+                let mut first = [[0; 4]; PRECOMPUTED];
+                first[0] = lanes_of(&pre_attr[a], k);
+                let given = usize::from(uses_rng[a]);
+                let mut rng = streams.sequence_with(p, 1 + a as u32, Purpose::Person, first, given);
                 let mut v = match source {
                     Source::Draw(d) => d.sample(&mut rng),
                     Source::From(j) => values[*j],
@@ -240,13 +254,13 @@ impl Cohort {
                 } else {
                     0.0
                 };
-                let fx = (v * ATTR_SCALE).round();
+                let fx = round_half_away(v * ATTR_SCALE);
                 values[a] = fx / ATTR_SCALE;
                 attr_fx[a][pos] = fx as i64;
             }
 
             let first: [[u32; 4]; PRECOMPUTED] = std::array::from_fn(|b| lanes_of(&pre0[b], k));
-            let mut rng = streams.sequence_from(p, 0, Purpose::Person, &first[..blocks0]);
+            let mut rng = streams.sequence_with(p, 0, Purpose::Person, first, blocks0);
             use rand::Rng;
             let sex = if unit(rng.next_u32()) < pop.women_share {
                 WOMAN
@@ -255,7 +269,7 @@ impl Cohort {
             };
             sex_col[pos] = sex;
             let age_years = age_sampler.sample(&mut rng);
-            let age_months = (age_years * 12.0).round().clamp(0.0, MAX_AGE_MONTHS as f64);
+            let age_months = round_half_away(age_years * 12.0).clamp(0.0, MAX_AGE_MONTHS as f64);
             age_off[pos] = u32::from(age_months as u16).wrapping_sub(entry.wrapping_mul(mps));
             let zero_income = pop.income_attribute.is_some_and(|a| values[a] == 0.0);
             let shares = match (&pop.start_when_zero_income, zero_income) {
@@ -270,20 +284,15 @@ impl Cohort {
                 .map_or(0, |&(s, _)| s);
             start_state[pos] = s as u8;
             let clock = match &months_sampler {
-                Some(d) => (d.sample(&mut rng) / f64::from(mps))
-                    .round()
+                Some(d) => round_half_away(d.sample(&mut rng) / f64::from(mps))
                     .clamp(0.0, f64::from(u16::MAX)),
                 None => 0.0,
             };
             start_clock[pos] = clock as u16;
             let mut hr = 1.0f64;
-            for rf in &pop.risk_factors {
-                let u = unit(rng.next_u32());
-                if let RiskKind::Prevalence(pv) = rf.kind
-                    && u < pv
-                {
-                    hr *= rf.hazard_ratio;
-                }
+            for &(below, factor) in &rf_tests {
+                let carries = u64::from(rng.next_u32()) < below;
+                hr *= if carries { factor } else { 1.0 };
             }
             // `normalise_risk` divides the product, as stored, by its expectation.
             risk[pos] = match mean_risk {
@@ -325,9 +334,71 @@ impl Cohort {
     }
 }
 
+/// `x.round()` (half away from zero), computed inline: without SSE4.1 in the baseline
+/// target, `f64::round` is a call into libm, made four times per person by the cohort
+/// draw. Truncation through `i64` is exact below 2^52, where the fraction `x - t` is
+/// exact too; from 2^52 on every float is an integer. The sign of zero is kept.
+#[inline(always)]
+fn round_half_away(x: f64) -> f64 {
+    // NaN and infinities fall through here too (no comparison holds for NaN).
+    if x.abs() >= 4_503_599_627_370_496.0 || x.is_nan() {
+        return x;
+    }
+    let t = (x as i64) as f64;
+    let r = if (x - t).abs() >= 0.5 {
+        t + x.signum()
+    } else {
+        t
+    };
+    r.copysign(x)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::model::Intake;
+
+    /// The inline rounding is `f64::round`, bit for bit: halves, the float just below a
+    /// half, signed zeros, both sides of 2^52, infinities, NaN and many random values.
+    #[test]
+    fn round_half_away_is_f64_round() {
+        let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut cases = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            2.5,
+            -2.5,
+            0.499_999_999_999_999_94,
+            -0.499_999_999_999_999_94,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            -4_503_599_627_370_497.0,
+            9.007_199_254_740_993e15,
+            1e300,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Random bit patterns (every magnitude) and values near halves.
+            cases.push(f64::from_bits(x));
+            cases.push((x % 2_000_001) as f64 / 2.0 - 500_000.0);
+            cases.push(((x >> 11) as f64) * 2f64.powi(-20) - 4096.0);
+        }
+        for &c in &cases {
+            let (want, got) = (c.round(), super::round_half_away(c));
+            assert!(
+                want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()),
+                "{c:e}: {want:e} vs {got:e}"
+            );
+        }
+    }
 
     /// `entered_by` counts the persons whose entry step is at most `e`, on schedules with
     /// one batch, several, a zero interval and a step counter that saturates.

@@ -362,6 +362,21 @@ impl Streams {
         let kept = first.len().min(PRECOMPUTED);
         let mut pre = [[0; 4]; PRECOMPUTED];
         pre[..kept].copy_from_slice(&first[..kept]);
+        self.sequence_with(person, slot, purpose, pre, kept)
+    }
+
+    /// [`Streams::sequence_from`] with the first `kept` blocks in a whole array, taken by
+    /// value: the cohort draw builds one per person and attribute, and the slice form's
+    /// copy of a run-time length was a `memcpy` call each time (a tenth of the draw).
+    #[inline(always)]
+    pub fn sequence_with(
+        &self,
+        person: u32,
+        slot: u32,
+        purpose: Purpose,
+        pre: [[u32; 4]; PRECOMPUTED],
+        kept: usize,
+    ) -> SequenceRng {
         SequenceRng {
             streams: *self,
             person,
@@ -371,7 +386,7 @@ impl Streams {
             buf: [0; 4],
             used: 4,
             pre,
-            pre_len: kept as u32,
+            pre_len: kept.min(PRECOMPUTED) as u32,
         }
     }
 }
@@ -524,10 +539,13 @@ fn philox_avx512<const G: usize>(
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn mulhilo16(a: __m512i, m: __m512i) -> (__m512i, __m512i) {
+        // Swapping the two halves of each 64-bit lane (`_MM_PERM_CDAB`) is a shuffle rather
+        // than a shift, so it issues on the shuffle port while the multiplies and the
+        // ternary-logic XORs hold the others; a masked shuffle also merges in one step.
         let even = _mm512_mul_epu32(a, m);
-        let odd = _mm512_mul_epu32(_mm512_srli_epi64::<32>(a), m);
-        let hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64::<32>(even), odd);
-        let lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64::<32>(odd));
+        let odd = _mm512_mul_epu32(_mm512_shuffle_epi32::<_MM_PERM_CDAB>(a), m);
+        let hi = _mm512_mask_shuffle_epi32::<_MM_PERM_CDAB>(odd, 0x5555, even);
+        let lo = _mm512_mask_shuffle_epi32::<_MM_PERM_CDAB>(even, 0xAAAA, odd);
         (hi, lo)
     }
     // `a ^ b ^ c` in one instruction (truth table 0x96).
