@@ -714,13 +714,15 @@ impl ArmCtx<'_> {
         Some((k, age_months, total))
     }
 
-    /// After the full step at `t` of a person who could take quiet steps next (outside the
-    /// programme, no rules, no gap, not absorbed): fill the cache from step `t + 1` on,
-    /// that step included, as [`ArmCtx::quiet`] would at `t + 1`. The sweep then settles
-    /// the person's next quiet steps without a pass through the rest loop just to refill
-    /// the cache (about a third of that loop's persons, most right after a move).
+    /// Fill the cache of a person who could take quiet steps (outside the programme, no
+    /// rules, no gap, not absorbed) from step `from` on, that step included, as
+    /// [`ArmCtx::quiet`] would at `from`; `ps.cold.clock` is the clock at `from`. Called
+    /// after a full step at `t` with `from = t + 1` ([`ArmCtx::cache_ahead`]: about a third
+    /// of the rest loop's persons were there only to refill the cache, most right after a
+    /// move) and for the persons who enter at `from` ([`ArmCtx::begin_chunk`]: every
+    /// person's first step), so that the sweep settles those quiet steps.
     #[inline(always)]
-    fn cache_ahead(&self, i: usize, ps: &mut PersonState<'_>, t: u32, tables: &Tables) {
+    fn cache_from(&self, i: usize, ps: &mut PersonState<'_>, from: u32, tables: &Tables) {
         let flags = self.sflags[ps.cold.state as usize];
         if !self.cache
             || flags & (S_RULES | S_ABSORBING) != 0
@@ -730,12 +732,20 @@ impl ArmCtx<'_> {
         {
             return;
         }
-        let Some((k, age_months, total)) = self.row_total(i, ps, t + 1, tables) else {
+        let Some((k, age_months, total)) = self.row_total(i, ps, from, tables) else {
             return;
         };
-        // Step `t + 1` is cached too, so it must not cross an amount band either.
-        self.fill_cache(ps, t + 1, k, age_months, total, tables, ps.cold.clock);
-        ps.offset_clock(t);
+        // Step `from` is cached too, so it must not cross an amount band either.
+        self.fill_cache(ps, from, k, age_months, total, tables, ps.cold.clock);
+        if ps.hot.valid_until != 0 {
+            ps.cold.clock = ps.cold.clock.wrapping_sub(from as u16);
+        }
+    }
+
+    /// [`ArmCtx::cache_from`] the step after a full step at `t`.
+    #[inline(always)]
+    fn cache_ahead(&self, i: usize, ps: &mut PersonState<'_>, t: u32, tables: &Tables) {
+        self.cache_from(i, ps, t + 1, tables);
     }
 
     /// Cache, for the steps in which neither the row (clock and age bands) nor the age
@@ -1000,13 +1010,32 @@ impl ArmCtx<'_> {
     }
 
     /// The start of the person pass of one chunk (persons `base ..`) in step `t`: the
-    /// persons who enter join the standing tally, which becomes trace point `t`'s.
-    fn begin_chunk(&self, base: usize, chunk: &[Cold], pass: &Pass, out: &mut ChunkOut) {
+    /// persons who enter join the standing tally, which becomes trace point `t`'s, and,
+    /// when a step follows (`stepping`), hold a cache from `t` on.
+    #[allow(clippy::too_many_arguments)]
+    fn begin_chunk(
+        &self,
+        t: u32,
+        stepping: bool,
+        base: usize,
+        hot: &mut [Hot],
+        cold: &mut [Cold],
+        tables: &Tables,
+        pass: &Pass,
+        out: &mut ChunkOut,
+    ) {
         if pass.fast {
-            let end = base + chunk.len();
+            let end = base + cold.len();
             for i in pass.entering.start.max(base)..pass.entering.end.min(end) {
-                let cell = self.cell_of(i, &chunk[i - base]);
+                let cell = self.cell_of(i, &cold[i - base]);
                 out.standing.add(cell, &self.sum_cols, i);
+                if stepping {
+                    let mut ps = PersonState {
+                        hot: &mut hot[i - base],
+                        cold: &mut cold[i - base],
+                    };
+                    self.cache_from(i, &mut ps, t, tables);
+                }
             }
             out.cells.copy_from(&out.standing);
         }
@@ -1863,8 +1892,8 @@ fn pass_chunk(
     arms: &mut [ArmChunk],
     shared: &[(&ArmCtx, &Tables, &Pass)],
 ) {
-    for ((_, cold, out), (ctx, _, pass)) in arms.iter_mut().zip(shared) {
-        ctx.begin_chunk(base, cold, pass, out);
+    for ((hot, cold, out), (ctx, tables, pass)) in arms.iter_mut().zip(shared) {
+        ctx.begin_chunk(t, stepping, base, hot, cold, tables, pass, out);
     }
     let len = arms.first().map_or(0, |(hot, _, _)| hot.len());
     debug_assert!(
