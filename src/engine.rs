@@ -128,9 +128,14 @@ struct RowDest {
 
 const NO_ATTR: u8 = u8::MAX;
 
-/// Persons whose month blocks are generated at a time: small enough that the blocks stay
-/// in L1 between the generator and the person step.
-const SUB: usize = 256;
+/// Persons per group of the person pass: their month blocks are generated at a time, and
+/// what the rest loop reads of the next group is prefetched while this one is stepped.
+/// Small enough that a group's blocks, states and prefetched lines stay in L1 and that one
+/// group's prefetches (about fifty lines) do not queue behind each other; large enough
+/// to amortise the per-group calls. At 10^6 × 120 on one thread, 64 took 16 % less CPU
+/// time than 128 and 30 % less than 256; 32, 48 and 96 were slower than 64
+/// (BENCHMARKS.md, seventh round).
+const SUB: usize = 64;
 
 // Per-state facts of the person pass, one byte per state.
 const S_ABSORBING: u8 = 1;
@@ -1882,9 +1887,9 @@ fn run_arms(
 }
 
 /// The person pass of step `t` over one chunk (persons `base ..`) of every arm (`stepping`:
-/// before the horizon, else only the tally of the last trace point): a few hundred
-/// persons at a time, so that their states and month blocks stay in L1 from the tally
-/// through the step, the blocks computed once for all arms.
+/// before the horizon, else only the tally of the last trace point): [`SUB`] persons at
+/// a time, so that their states and month blocks stay in L1 from the tally through the
+/// step, the blocks computed once for all arms.
 fn pass_chunk(
     t: u32,
     stepping: bool,
@@ -1914,13 +1919,20 @@ fn pass_chunk(
         }
         let range = g * SUB..g * SUB + n;
         let next = range.end..(range.end + SUB).min(len);
+        // What the rest loop reads, asked for ahead of it: the few per cent of persons the
+        // sweep passes on are scattered, and each would otherwise wait for its lines in
+        // turn. The summed attributes two groups ahead, the cohort columns the steps read
+        // (shared by the arms) and each arm's cold parts (the sweep reads only the hot
+        // ones) one group ahead.
         if stepping && shared[0].2.fast {
-            shared[0].0.prefetch_sums(first + 2 * SUB, n);
+            let ctx = shared[0].0;
+            ctx.prefetch_sums(first + 2 * SUB, n);
+            let ahead = base + next.start..base + next.end;
+            prefetch(&ctx.cohort.risk[ahead.clone()]);
+            prefetch(&ctx.age_off[ahead.clone()]);
+            prefetch(&ctx.cohort.sex[ahead]);
         }
         for ((hot, cold, out), (ctx, tables, pass)) in arms.iter_mut().zip(shared) {
-            // What the rest loop reads ahead of it: the next group's cold parts (the sweep
-            // reads only the hot ones, and the few per cent of persons it passes on,
-            // scattered, would each wait for theirs) and the summed attributes.
             if stepping && pass.fast {
                 prefetch(&cold[next.clone()]);
             }
