@@ -1137,11 +1137,19 @@ impl ArmCtx<'_> {
     /// caller passes the group two ahead: one ahead leaves too little time). A person who
     /// changes cell reads theirs (`ChunkTally::shift`); a few per cent of persons do,
     /// scattered, so without this each read is a cache miss the person loop waits for,
-    /// one at a time. A hint only: results do not depend on it.
+    /// one at a time. A hint only: results do not depend on it. The arms usually sum the
+    /// same columns, so a column an arm before this one (`earlier`) sums is left to it.
     #[inline(always)]
-    fn prefetch_sums(&self, from: usize, len: usize) {
+    fn prefetch_sums(&self, from: usize, len: usize, earlier: &[(&ArmCtx, &Tables, &Pass)]) {
         for col in &self.sum_cols {
-            prefetch(col.get(from..(from + len).min(col.len())).unwrap_or(&[]));
+            let seen = earlier.iter().any(|(arm, _, _)| {
+                arm.sum_cols
+                    .iter()
+                    .any(|c| std::ptr::eq(c.as_ptr(), col.as_ptr()))
+            });
+            if !seen {
+                prefetch(col.get(from..(from + len).min(col.len())).unwrap_or(&[]));
+            }
         }
     }
 
@@ -1925,8 +1933,10 @@ fn pass_chunk(
         // (shared by the arms) and each arm's cold parts (the sweep reads only the hot
         // ones) one group ahead.
         if stepping && shared[0].2.fast {
+            for (k, (arm, _, _)) in shared.iter().enumerate() {
+                arm.prefetch_sums(first + 2 * SUB, n, &shared[..k]);
+            }
             let ctx = shared[0].0;
-            ctx.prefetch_sums(first + 2 * SUB, n);
             let ahead = base + next.start..base + next.end;
             prefetch(&ctx.cohort.risk[ahead.clone()]);
             prefetch(&ctx.age_off[ahead.clone()]);
