@@ -104,12 +104,12 @@ impl PersonState<'_> {
         }
     }
 
-    /// After a short step at `t` (the clock already counted): keep the clock as an offset
-    /// if the person holds a cache.
+    /// `clock` is the clock at step `from`: keep it as an offset if the person holds a
+    /// cache (after a short step at `t`, `from` is `t + 1`).
     #[inline(always)]
-    fn offset_clock(&mut self, t: u32) {
+    fn offset_clock(&mut self, from: u32) {
         if self.hot.valid_until != 0 {
-            self.cold.clock = self.cold.clock.wrapping_sub((t + 1) as u16);
+            self.cold.clock = self.cold.clock.wrapping_sub(from as u16);
         }
     }
 }
@@ -742,9 +742,7 @@ impl ArmCtx<'_> {
         };
         // Step `from` is cached too, so it must not cross an amount band either.
         self.fill_cache(ps, from, k, age_months, total, tables, ps.cold.clock);
-        if ps.hot.valid_until != 0 {
-            ps.cold.clock = ps.cold.clock.wrapping_sub(from as u16);
-        }
+        ps.offset_clock(from);
     }
 
     /// [`ArmCtx::cache_from`] the step after a full step at `t`.
@@ -1015,13 +1013,13 @@ impl ArmCtx<'_> {
     }
 
     /// The start of the person pass of one chunk (persons `base ..`) in step `t`: the
-    /// persons who enter join the standing tally, which becomes trace point `t`'s, and,
-    /// when a step follows (`stepping`), hold a cache from `t` on.
+    /// persons who enter join the standing tally, which becomes trace point `t`'s, and
+    /// hold a cache from `t` on (nobody enters at the horizon: the scenario's validation
+    /// requires the last intake before it).
     #[allow(clippy::too_many_arguments)]
     fn begin_chunk(
         &self,
         t: u32,
-        stepping: bool,
         base: usize,
         hot: &mut [Hot],
         cold: &mut [Cold],
@@ -1029,18 +1027,17 @@ impl ArmCtx<'_> {
         pass: &Pass,
         out: &mut ChunkOut,
     ) {
+        debug_assert!(pass.entering.is_empty() || t < self.m.horizon);
         if pass.fast {
             let end = base + cold.len();
             for i in pass.entering.start.max(base)..pass.entering.end.min(end) {
                 let cell = self.cell_of(i, &cold[i - base]);
                 out.standing.add(cell, &self.sum_cols, i);
-                if stepping {
-                    let mut ps = PersonState {
-                        hot: &mut hot[i - base],
-                        cold: &mut cold[i - base],
-                    };
-                    self.cache_from(i, &mut ps, t, tables);
-                }
+                let mut ps = PersonState {
+                    hot: &mut hot[i - base],
+                    cold: &mut cold[i - base],
+                };
+                self.cache_from(i, &mut ps, t, tables);
             }
             out.cells.copy_from(&out.standing);
         }
@@ -1120,7 +1117,7 @@ impl ArmCtx<'_> {
                 } else {
                     ps.cold.clock = ps.cold.clock.saturating_add(1);
                 }
-                ps.offset_clock(t);
+                ps.offset_clock(t + 1);
             } else {
                 let from = self.cell_of(i, ps.cold);
                 self.step_person(i, ps, t, tables, blk, out);
@@ -1906,7 +1903,7 @@ fn pass_chunk(
     shared: &[(&ArmCtx, &Tables, &Pass)],
 ) {
     for ((hot, cold, out), (ctx, tables, pass)) in arms.iter_mut().zip(shared) {
-        ctx.begin_chunk(t, stepping, base, hot, cold, tables, pass, out);
+        ctx.begin_chunk(t, base, hot, cold, tables, pass, out);
     }
     let len = arms.first().map_or(0, |(hot, _, _)| hot.len());
     debug_assert!(
@@ -1994,19 +1991,23 @@ where
 mod tests {
     use super::*;
 
+    /// A xorshift64 generator for the tests' random inputs (not the engine's streams).
+    fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
     /// The bounds of the move draw decide as the exponential does, bit for bit: random
     /// rows of one to eight destinations (weights over twelve orders of magnitude, totals
     /// from 2^-33 to 4), draws anywhere, right at `1 − e^(−total)` and right at the
     /// cumulative boundaries the exact pick compares against, a few ulps either side.
     #[test]
     fn the_move_bounds_decide_as_the_exponential() {
-        let mut x = 0x853C_49E6_748F_EA9B_u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x853C_49E6_748F_EA9B);
         let mut uniform = || (next() >> 11) as f64 / (1u64 << 53) as f64;
         let (mut moves, mut stays, mut bracketed, mut draws) = (0u64, 0u64, 0u64, 0u64);
         for round in 0..20_000 {
@@ -2063,13 +2064,7 @@ mod tests {
     /// every kind of referral bound (none, all, and in between).
     #[test]
     fn simd_sweep_equals_the_scalar_sweep() {
-        let mut x = 0x2545_F491_4F6C_DD1D_u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         let (mut passed_on, mut persons) = (0, 0);
         for round in 0..2_000 {
             let len = (next() % (SUB as u64 + 1)) as usize;
