@@ -28,6 +28,7 @@ pub mod calibrate;
 pub mod cohort;
 pub mod cohort_mode;
 pub mod dist;
+pub mod dynamics;
 pub mod engine;
 pub mod i18n;
 pub mod ledger;

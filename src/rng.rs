@@ -45,6 +45,7 @@ pub const LANE_REFERRAL: usize = 3;
 pub const LANE_GAP_STATE: usize = 0;
 pub const LANE_GAP_LENGTH: usize = 1;
 pub const LANE_RULE: usize = 2;
+pub const LANE_ENTRY_REFERRAL: usize = 3;
 
 const M0: u32 = 0xD251_1F53;
 const M1: u32 = 0xCD9E_8D57;
