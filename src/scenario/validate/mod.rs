@@ -2,9 +2,14 @@
 //!
 //! All problems are collected in one pass; nothing here panics on user input.
 
+mod check;
+mod read;
+
 use indexmap::IndexMap;
 use toml::{Table, Value};
 
+use self::check::{Ctx, a_type, issue, label};
+use self::read::deserialize;
 use super::error::{Diagnostics, Issue, Origin};
 use super::raw::*;
 use super::{params, set_path, split_path};
@@ -14,7 +19,7 @@ use crate::model::*;
 /// Upper bounds that keep memory and the öre ledger within safe limits; `limits.rs`
 /// documents them and proves the ledger bound.
 pub use crate::limits::{
-    MAX_AMOUNT, MAX_ATTRIBUTE, MAX_COMBINED_HAZARD_RATIO, MAX_HORIZON, MAX_MULTIPLIER, MAX_PERSONS,
+    MAX_ATTRIBUTE, MAX_COMBINED_HAZARD_RATIO, MAX_HORIZON, MAX_MULTIPLIER, MAX_PERSONS,
     MAX_REPLICATIONS, MAX_RISK_FACTORS, MAX_STATES,
 };
 
@@ -157,336 +162,8 @@ pub fn compile_all(
     Ok(models)
 }
 
-fn issue(path: impl Into<String>, message: impl Into<String>) -> Issue {
-    Issue {
-        path: path.into(),
-        message: message.into(),
-        line: None,
-        column: None,
-        origin: Origin::File,
-    }
-}
-
-fn deserialize(doc: &Table) -> Result<RawScenario, Vec<Issue>> {
-    serde_path_to_error::deserialize(Value::Table(doc.clone())).map_err(|e| {
-        let path = e.path().to_string().replace('[', ".").replace(']', "");
-        let path = if path == "." { String::new() } else { path };
-        let msg = e.inner().to_string();
-        let msg = msg.trim_end().replace('\n', " ");
-        let hint = if msg.contains("unknown field") {
-            " — check the spelling (docs/scenario.md lists every key)"
-        } else if msg.contains("missing field") {
-            " — add it (docs/scenario.md lists every key)"
-        } else {
-            ""
-        };
-        vec![issue(path, format!("{}{hint}", humanise(&msg)))]
-    })
-}
-
-/// Reword serde's messages for people who write TOML, not Rust: "invalid type: string
-/// "x", expected i64" becomes "expected a whole number, found the string "x"", and an
-/// unknown field gets a "did you mean" when a known one is close.
-fn humanise(msg: &str) -> String {
-    // toml appends " in `key.path`"; the issue already names the key.
-    let msg = match msg.rfind(" in `") {
-        Some(i) if msg.ends_with('`') => &msg[..i],
-        _ => msg,
-    };
-    if let Some(rest) = msg
-        .strip_prefix("invalid type: ")
-        .or_else(|| msg.strip_prefix("invalid value: "))
-        && let Some((found, expected)) = rest.split_once(", expected ")
-    {
-        let expected = match expected {
-            "i64" | "i32" | "u32" | "usize" => "a whole number",
-            "u64" => "a whole number ≥ 0",
-            "f64" | "f32" => "a number",
-            "a boolean" => "`true` or `false`",
-            "a string" => "a string in quotes",
-            "a sequence" => "a list `[…]`",
-            e if e == "a map" || e.starts_with("struct ") => "a table",
-            e => e,
-        };
-        let found = if let Some(v) = found.strip_prefix("string ") {
-            format!("the string {v}")
-        } else if let Some(v) = found.strip_prefix("integer ") {
-            v.trim_matches('`').to_string()
-        } else if let Some(v) = found.strip_prefix("floating point ") {
-            format!("the number {}", v.trim_matches('`'))
-        } else if let Some(v) = found.strip_prefix("boolean ") {
-            v.to_string()
-        } else {
-            match found {
-                "sequence" => "a list".to_string(),
-                "map" => "a table".to_string(),
-                f => f.to_string(),
-            }
-        };
-        return format!("expected {expected}, found {found}");
-    }
-    if let Some(rest) = msg.strip_prefix("unknown field `")
-        && let Some((name, tail)) = rest.split_once('`')
-    {
-        let known: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
-        if let Some(k) = crate::dist::closest(name, &known) {
-            return format!(
-                "unknown key `{name}` (did you mean `{k}`?); expected one of `{}`",
-                known.join("`, `")
-            );
-        }
-        if !known.is_empty() {
-            return format!(
-                "unknown key `{name}`; expected one of `{}`",
-                known.join("`, `")
-            );
-        }
-        return format!("unknown key `{name}`");
-    }
-    if let Some(rest) = msg.strip_prefix("missing field `")
-        && let Some((name, _)) = rest.split_once('`')
-    {
-        return format!("missing key `{name}`");
-    }
-    msg.to_string()
-}
-
-struct Ctx<'a> {
-    raw: &'a RawScenario,
-    d: &'a mut Diagnostics,
-    states: IndexMap<String, usize>,
-    actors: IndexMap<String, usize>,
-}
-
-impl Ctx<'_> {
-    fn err(&mut self, path: impl Into<String>, msg: impl Into<String>) {
-        self.d.error(path, msg);
-    }
-
-    fn state(&mut self, name: &str, path: &str) -> Option<usize> {
-        match self.states.get(name) {
-            Some(&i) => Some(i),
-            None => {
-                let known: Vec<&str> = self.states.keys().map(String::as_str).collect();
-                self.err(
-                    path,
-                    format!(
-                        "`{name}` is not a state; expected one of: {}",
-                        known.join(", ")
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    fn actor(&mut self, name: &str, path: &str) -> Option<usize> {
-        match self.actors.get(name) {
-            Some(&i) => Some(i),
-            None => {
-                let known: Vec<&str> = self.actors.keys().map(String::as_str).collect();
-                self.err(
-                    path,
-                    format!(
-                        "`{name}` is not an actor; expected one of: {}",
-                        known.join(", ")
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    fn finite(&mut self, v: f64, path: &str) -> bool {
-        if v.is_finite() {
-            true
-        } else {
-            self.err(path, format!("expected a finite number, found {v}"));
-            false
-        }
-    }
-
-    fn prob(&mut self, v: f64, path: &str) -> f64 {
-        if self.finite(v, path) && !(0.0..=1.0).contains(&v) {
-            self.err(
-                path,
-                format!("expected a probability or share between 0 and 1, found {v}"),
-            );
-        }
-        v.clamp(0.0, 1.0)
-    }
-
-    fn nonneg(&mut self, v: f64, path: &str) -> f64 {
-        if self.finite(v, path) && v < 0.0 {
-            self.err(path, format!("expected a number ≥ 0, found {v}"));
-        }
-        v.max(0.0)
-    }
-
-    /// A hazard ratio or multiplier: ≥ 0 and at most [`MAX_MULTIPLIER`], so that every
-    /// hazard the engine derives stays finite (limits.rs).
-    fn multiplier(&mut self, v: f64, path: &str) -> f64 {
-        if self.finite(v, path) && !(0.0..=MAX_MULTIPLIER).contains(&v) {
-            self.err(
-                path,
-                format!(
-                    "expected a multiplier from 0 to {MAX_MULTIPLIER:e} (1 = no change), found {v}"
-                ),
-            );
-        }
-        v.clamp(0.0, MAX_MULTIPLIER)
-    }
-
-    fn amount(&mut self, v: f64, path: &str) -> f64 {
-        if self.finite(v, path) && v.abs() > MAX_AMOUNT {
-            self.err(
-                path,
-                format!("expected an amount within ±{MAX_AMOUNT:e} SEK per step, found {v}"),
-            );
-        }
-        v
-    }
-
-    fn count(&mut self, v: i64, path: &str, min: i64, max: i64) -> u32 {
-        if v < min || v > max {
-            self.err(
-                path,
-                format!("expected a whole number from {min} to {max}, found {v}"),
-            );
-        }
-        v.clamp(min.max(0), max.min(i64::from(u32::MAX))) as u32
-    }
-
-    /// A share table `{ state = share, … }` → cumulative shares; must sum to 1.
-    fn shares(&mut self, map: &Map<f64>, path: &str) -> Vec<(usize, f64)> {
-        let mut out = Vec::new();
-        let mut acc = 0.0;
-        for (k, &v) in map {
-            let p = format!("{path}.{k}");
-            let v = self.prob(v, &p);
-            if let Some(s) = self.state(k, &p) {
-                acc += v;
-                out.push((s, acc));
-            }
-        }
-        if map.is_empty() {
-            self.err(path, "expected at least one `state = share` entry");
-        } else if (acc - 1.0).abs() > 1e-6 {
-            self.err(
-                path,
-                format!(
-                    "the shares must sum to 1, but they sum to {}; {}",
-                    short(acc),
-                    if acc < 1.0 {
-                        format!("add the missing {} to one of them", short(1.0 - acc))
-                    } else {
-                        format!("take {} away from them", short(acc - 1.0))
-                    }
-                ),
-            );
-        }
-        if let Some(last) = out.last_mut() {
-            last.1 = 1.0;
-        }
-        out
-    }
-
-    fn piecewise(&mut self, raw: &RawPiecewise, path: &str) -> Piecewise {
-        let mut ok = true;
-        if raw.factors.len() != raw.breaks.len() + 1 {
-            self.err(
-                path,
-                format!(
-                    "`factors` must have one more entry than `breaks` ({} breaks need {} factors, found {})",
-                    raw.breaks.len(),
-                    raw.breaks.len() + 1,
-                    raw.factors.len()
-                ),
-            );
-            ok = false;
-        }
-        if raw.breaks.windows(2).any(|w| w[0] >= w[1]) {
-            self.err(
-                format!("{path}.breaks"),
-                "`breaks` must be strictly increasing",
-            );
-            ok = false;
-        }
-        for (i, &f) in raw.factors.iter().enumerate() {
-            self.nonneg(f, &format!("{path}.factors.{i}"));
-        }
-        for (i, &b) in raw.breaks.iter().enumerate() {
-            self.finite(b, &format!("{path}.breaks.{i}"));
-        }
-        if ok {
-            Piecewise::new(raw.breaks.clone(), raw.factors.clone())
-        } else {
-            Piecewise::constant(1.0)
-        }
-    }
-
-    fn person_dist(&mut self, v: &Value, tag: &str, path: &str) -> Dist {
-        match v {
-            Value::Integer(i) => Dist::Fixed(*i as f64),
-            Value::Float(f) => {
-                self.finite(*f, path);
-                Dist::Fixed(*f)
-            }
-            Value::Table(t) => match Dist::from_table(t, tag) {
-                Ok(Some(d)) => d,
-                Ok(None) => {
-                    self.err(
-                        path,
-                        format!(
-                            "expected a number or a table with `{tag} = \"<family>\"`, e.g. `{{ {tag} = \"uniform\", low = 25, high = 60 }}`"
-                        ),
-                    );
-                    Dist::Fixed(0.0)
-                }
-                Err(e) => {
-                    let p = match &e.key {
-                        Some(k) => format!("{path}.{k}"),
-                        None => path.to_string(),
-                    };
-                    self.err(p, e.message);
-                    Dist::Fixed(0.0)
-                }
-            },
-            other => {
-                self.err(
-                    path,
-                    format!(
-                        "expected a number or a distribution table, found {}",
-                        a_type(other)
-                    ),
-                );
-                Dist::Fixed(0.0)
-            }
-        }
-    }
-}
-
-fn label(l: &Option<String>, id: &str) -> String {
-    l.clone().unwrap_or_else(|| id.replace('_', " "))
-}
-
 fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Model> {
-    let mut c = Ctx {
-        raw,
-        d,
-        states: raw
-            .states
-            .keys()
-            .enumerate()
-            .map(|(i, k)| (k.clone(), i))
-            .collect(),
-        actors: raw
-            .actors
-            .keys()
-            .enumerate()
-            .map(|(i, k)| (k.clone(), i))
-            .collect(),
-    };
+    let mut c = Ctx::new(raw, d);
     let meta = &raw.scenario;
     let horizon = c.count(meta.horizon, "scenario.horizon", 1, MAX_HORIZON);
     let replications = c.count(
@@ -1753,7 +1430,6 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
         }
     }
 
-    let _ = c.raw;
     Some(Model {
         name: meta.name.clone(),
         description: meta.description.clone(),
@@ -1791,26 +1467,6 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
         handover,
         targets,
     })
-}
-
-/// A share or sum for a message: rounded to 9 decimals, so that 0.1 + 0.2 + 0.6 prints
-/// as 0.9, not 0.8999999999999999.
-fn short(v: f64) -> String {
-    let r = (v * 1e9).round() / 1e9;
-    if r == 0.0 { "0".into() } else { format!("{r}") }
-}
-
-/// "a string", "an integer", … for messages about a value of the wrong type.
-fn a_type(v: &Value) -> &'static str {
-    match v {
-        Value::String(_) => "a string",
-        Value::Integer(_) => "an integer",
-        Value::Float(_) => "a number",
-        Value::Boolean(_) => "a boolean",
-        Value::Datetime(_) => "a date",
-        Value::Array(_) => "a list",
-        Value::Table(_) => "a table",
-    }
 }
 
 /// Lowest value attribute `a` can take (its clamp, narrowed by its distribution).
