@@ -64,6 +64,18 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A list of state names as a mask over all states; entry `i` is reported at
+    /// `{path}.{i}` if it is not a state.
+    pub(super) fn state_mask(&mut self, names: &[String], path: &str) -> Vec<bool> {
+        let mut mask = vec![false; self.states.len()];
+        for (i, s) in names.iter().enumerate() {
+            if let Some(si) = self.state(s, &format!("{path}.{i}")) {
+                mask[si] = true;
+            }
+        }
+        mask
+    }
+
     /// The index of actor `name`, or an issue listing the actors.
     pub(super) fn actor(&mut self, name: &str, path: &str) -> Option<usize> {
         match self.actors.get(name) {
