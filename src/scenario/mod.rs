@@ -2,9 +2,9 @@
 //!
 //! The pipeline is `text → toml::Table (the document) → --set overrides → per arm: the
 //! arm's own `set` overrides → uncertain values resolved (mean or a draw) → serde mirror
-//! (`raw.rs`) → validated [`Model`] (`validate.rs`)`. Errors at every stage are
-//! [`ScenarioError`]s that name the file, the line and column where known, the key path,
-//! what was expected and how to fix it.
+//! (`raw.rs`) → validated [`Model`] (`validate/`, one file per section)`. Errors at every
+//! stage are [`ScenarioError`]s that name the file, the line and column where known, the
+//! key path, what was expected and how to fix it.
 
 pub mod error;
 pub mod locate;

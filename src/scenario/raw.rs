@@ -1,9 +1,9 @@
 //! The serde mirror of a scenario file: exactly what a user may write, nothing checked
-//! beyond TOML types and unknown keys. `validate.rs` turns it into a [`crate::Model`].
+//! beyond TOML types and unknown keys. `validate/` turns it into a [`crate::Model`].
 //!
 //! Every struct denies unknown fields so that a typo is an error, never a silent default.
 //! Fields whose TOML shape may vary (a number, a piecewise list or a table) are kept as
-//! `toml::Value` here and parsed in `validate.rs`, where the error can say what each shape
+//! `toml::Value` here and parsed in `validate/`, where the error can say what each shape
 //! means instead of serde's "did not match any variant".
 
 use indexmap::IndexMap;
