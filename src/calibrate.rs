@@ -3,9 +3,10 @@
 //!
 //! Each chosen key path names a number, an array of numbers (e.g. a piecewise hazard) or
 //! an uncertain value (`{ dist = … }`, also `per_person` / `per_event` tables); the value
-//! at the path is replaced by θ_k times itself ([`scale_value`]). For an uncertain value
-//! the *random variable* is multiplied by θ_k: every draw becomes θ_k times what it would
-//! have been, so its spread scales with it and its coefficient of variation is kept.
+//! at the path is replaced by θ_k times itself (`Scalable::scaled`). For an uncertain value
+//! the *random variable* is multiplied by θ_k ([`scale_dist_table`]): every draw becomes θ_k
+//! times what it would have been, so its spread scales with it and its coefficient of
+//! variation is kept.
 //! Families that cannot be scaled that way (beta, geometric, poisson: bounded or
 //! discrete) are refused with a message naming what to calibrate instead.
 //!

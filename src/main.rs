@@ -84,23 +84,13 @@ fn dispatch(cli: cli::Cli, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
 
 fn run(a: cli::RunArgs, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
     let start = Instant::now();
-    let mut src = rehabsim::scenario::load(&a.scenario.scenario)?;
-    src.apply_overrides(&a.overrides())?;
+    let mut src = rehabsim::scenario::load(&a.run.scenario.scenario)?;
+    src.apply_overrides(&a.run.overrides())?;
     let scenario = src.compile()?;
-    if let (Some(dir), None) = (&a.out, a.shard) {
+    if let (Some(dir), None) = (&a.run.out, a.shard) {
         output::outdir::check(dir, &scenario.base().name, a.force).map_err(Error::Input)?;
     }
-    let pool = {
-        let mut b = rayon::ThreadPoolBuilder::new();
-        if let Some(t) = a.threads {
-            if t == 0 {
-                return Err(Error::Input("--threads must be at least 1".into()));
-            }
-            b = b.num_threads(t);
-        }
-        b.build()
-            .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))?
-    };
+    let pool = thread_pool(a.run.threads)?;
     let mut opts = match a.shard {
         Some(spec) => shard_options(&scenario, spec, &a)?,
         None => rehabsim::RunOptions::default(),
@@ -113,7 +103,7 @@ fn run(a: cli::RunArgs, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
         .as_ref()
         .map_or(base.replications as usize, Vec::len);
     let progress = progress::Progress::new(
-        !a.quiet && std::io::stderr().is_terminal(),
+        !a.run.quiet && std::io::stderr().is_terminal(),
         reps_to_run,
         base.population.persons as f64
             * f64::from(base.horizon * base.months_per_step())
@@ -141,13 +131,13 @@ fn run(a: cli::RunArgs, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
     if interrupted.load(Ordering::SeqCst) {
         return Err(Error::Interrupted);
     }
-    if !a.quiet && a.shard.is_none() {
+    if !a.run.quiet && a.shard.is_none() {
         let text = output::table::render(&out.summary);
         let mut so = std::io::stdout().lock();
         let _ = so.write_all(text.as_bytes());
         let _ = so.flush();
     }
-    if let Some(dir) = &a.out {
+    if let Some(dir) = &a.run.out {
         if a.shard.is_none() {
             let src = &scenario.source;
             let marker = output::outdir::Marker::new(
@@ -200,7 +190,7 @@ fn shard_options(
     spec: rehabsim::shard::ShardSpec,
     a: &cli::RunArgs,
 ) -> Result<rehabsim::RunOptions, Error> {
-    if a.out.is_none() {
+    if a.run.out.is_none() {
         return Err(Error::Input(format!(
             "--shard {spec} needs --out DIR: the folder where the shard writes {} for \
              `rehabsim merge`",
@@ -265,12 +255,7 @@ fn merge(a: cli::MergeArgs) -> Result<(), Error> {
 fn calibrate(a: cli::CalibrateArgs) -> Result<(), Error> {
     let mut src = rehabsim::scenario::load(&a.scenario.scenario)?;
     src.apply_overrides(&a.scenario.set)?;
-    let [lo, hi] = a.bounds[..] else {
-        return Err(Error::Input(format!(
-            "--bounds takes two numbers, LO,HI (e.g. `--bounds 0.1,10`), found {}",
-            a.bounds.len()
-        )));
-    };
+    let (lo, hi) = a.bounds;
     let cfg = rehabsim::calibrate::Config {
         params: a.params.clone(),
         targets: a.targets.clone(),
@@ -304,9 +289,6 @@ fn calibrate(a: cli::CalibrateArgs) -> Result<(), Error> {
 fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Error> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(t) = threads {
-        if t == 0 {
-            return Err(Error::Input("--threads must be at least 1".into()));
-        }
         b = b.num_threads(t);
     }
     b.build()
@@ -416,7 +398,7 @@ fn analyse(
     Ok(())
 }
 
-fn load_batch(b: &cli::BatchArgs) -> Result<rehabsim::scenario::Source, Error> {
+fn load_batch(b: &cli::RunSettings) -> Result<rehabsim::scenario::Source, Error> {
     let mut src = rehabsim::scenario::load(&b.scenario.scenario)?;
     src.apply_overrides(&b.overrides())?;
     Ok(src)
@@ -432,7 +414,7 @@ fn write_files(dir: &std::path::Path, files: &[(&str, Vec<u8>)]) -> Result<(), E
 
 fn tornado(a: cli::TornadoArgs) -> Result<(), Error> {
     let start = Instant::now();
-    let scenario = load_batch(&a.batch)?.compile()?;
+    let scenario = load_batch(&a.run)?.compile()?;
     let params = a
         .param
         .iter()
@@ -443,12 +425,12 @@ fn tornado(a: cli::TornadoArgs) -> Result<(), Error> {
         actor: a.actor.clone(),
         arm: a.arm.clone(),
     };
-    let pool = thread_pool(a.batch.threads)?;
+    let pool = thread_pool(a.run.threads)?;
     let t = pool.install(|| rehabsim::analysis::tornado::run(&scenario, &opts))?;
-    if !a.batch.quiet {
+    if !a.run.quiet {
         print!("{}", output::analysis::tornado_text(&t));
     }
-    if let Some(dir) = &a.batch.out {
+    if let Some(dir) = &a.run.out {
         write_files(
             dir,
             &[
@@ -467,13 +449,13 @@ fn tornado(a: cli::TornadoArgs) -> Result<(), Error> {
 
 fn sweep(a: cli::SweepArgs) -> Result<(), Error> {
     let start = Instant::now();
-    let src = load_batch(&a.batch)?;
+    let src = load_batch(&a.run)?;
     let grids = a
         .grid
         .iter()
         .map(|g| rehabsim::analysis::sweep::Grid::parse(g))
         .collect::<Result<Vec<_>, _>>()?;
-    let pool = thread_pool(a.batch.threads)?;
+    let pool = thread_pool(a.run.threads)?;
     let s = pool.install(|| {
         rehabsim::analysis::sweep::run(&src, &grids, &|done, total| {
             if std::io::stderr().is_terminal() {
@@ -484,10 +466,10 @@ fn sweep(a: cli::SweepArgs) -> Result<(), Error> {
     if std::io::stderr().is_terminal() {
         eprintln!();
     }
-    if !a.batch.quiet {
+    if !a.run.quiet {
         print!("{}", output::analysis::sweep_text(&s));
     }
-    if let Some(dir) = &a.batch.out {
+    if let Some(dir) = &a.run.out {
         write_files(dir, &[("sweep.csv", output::analysis::sweep_csv(&s))])?;
     }
     eprintln!(
