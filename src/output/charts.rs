@@ -85,7 +85,7 @@ fn svg(size: (u32, u32), aria: &str, draw: impl FnOnce(&Area) -> Drawn) -> Strin
     }
     let attrs = format!(
         "<svg class=\"chart\" role=\"img\" aria-label=\"{}\" ",
-        super::html::esc(aria)
+        super::escape::esc(aria)
     );
     buf.replacen("<svg ", &attrs, 1)
 }

@@ -7,7 +7,7 @@
 //! `rehabsim report DIR` gives the same bytes as the run that wrote DIR. It loads nothing:
 //! no scripts, fonts, images or style sheets from anywhere (a Content-Security-Policy of
 //! `default-src 'none'` enforces it), and every text that comes from the scenario or the
-//! results is escaped ([`esc`]).
+//! results is escaped ([`super::escape`]).
 
 mod assumptions;
 
@@ -18,28 +18,13 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use super::charts;
+use super::escape::esc;
 use crate::Error;
 use crate::i18n::{Lang, Texts, fill, word_scale};
 use crate::model::Model;
 use crate::scenario::Scenario;
 use crate::stats::Stat;
 use crate::summary::{ActorSummary, DiffSummary, Summary};
-
-/// HTML-escape text for element content and quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The state occupancy of all persons (both sexes) read from `occupancy.csv`:
 /// `arm → state → [month, mean share, p05 share, p95 share]` in file order.
@@ -1442,14 +1427,6 @@ impl<'a> Page<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            esc("<script>alert('x') & \"y\"</script>"),
-            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
-        );
-    }
 
     #[test]
     fn occupancy_reads_any_separator_and_decimal_mark() {

@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod charts;
 pub mod csv;
+pub mod escape;
 pub mod html;
 pub mod json;
 pub mod outdir;
