@@ -40,7 +40,7 @@ struct TornadoCsvRow<'a> {
     base: Num,
 }
 
-/// `tornado.csv`: one [`TornadoCsvRow`] per parameter, sorted by swing; SEK, discounted.
+/// `tornado.csv`: one `TornadoCsvRow` per parameter, sorted by swing; SEK, discounted.
 pub fn tornado_csv(t: &Tornado) -> Vec<u8> {
     to_csv(
         b',',
@@ -105,7 +105,7 @@ pub fn tornado_text(t: &Tornado) -> String {
     o
 }
 
-/// The columns of `sweep.csv` after the grid keys: one per field of [`SweepTail`], in
+/// The columns of `sweep.csv` after the grid keys: one per field of `SweepTail`, in
 /// its order (a test holds the two equal).
 const SWEEP_TAIL: [&str; 8] = [
     "difference",
@@ -132,9 +132,9 @@ struct SweepTail<'a> {
 }
 
 /// `sweep.csv`: one row per grid point × difference × balance-sheet row: the point, one
-/// column per grid key holding the point's value as typed, then a [`SweepTail`]. (The
+/// column per grid key holding the point's value as typed, then a `SweepTail`. (The
 /// grid keys are column names only known at run time, so this header is written from
-/// the keys and [`SWEEP_TAIL`] rather than from a struct's field names.)
+/// the keys and `SWEEP_TAIL` rather than from a struct's field names.)
 pub fn sweep_csv(s: &Sweep) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)

@@ -105,7 +105,7 @@ struct BalanceRow<'a> {
     prob_positive: Option<Num>,
 }
 
-/// `balance.csv`: discounted SEK, one [`BalanceRow`] per arm or difference × actor ×
+/// `balance.csv`: discounted SEK, one `BalanceRow` per arm or difference × actor ×
 /// component × sex.
 pub fn balance_csv(s: &Summary, o: &CsvOptions) -> Vec<u8> {
     let arms = s.arms.iter().flat_map(|(name, arm)| {
@@ -199,7 +199,7 @@ struct OccupancyRow<'a> {
 }
 
 /// `occupancy.csv`: persons per state at the start of each month (trace point), mean
-/// over replications and the 90 % interval of the share; one [`OccupancyRow`] per arm ×
+/// over replications and the 90 % interval of the share; one `OccupancyRow` per arm ×
 /// month × state × sex.
 pub fn occupancy_csv(models: &[Model], reps: &[RepResult], o: &CsvOptions) -> Vec<u8> {
     let mut rows = Vec::new();
