@@ -9,9 +9,9 @@
 //! Content-Security-Policy of `default-src 'none'` enforces it).
 //!
 //! The markup is in askama templates under `src/output/templates/`, which escape every
-//! `{{ value }}` ([`super::escape::Html`], set in `askama.toml`); only [`Markup`] is
-//! written with `|safe`. Each section of the page is one template and one function that
-//! gathers what it shows:
+//! `{{ value }}` ([`super::escape::Html`], set in `askama.toml`); only a
+//! [`super::escape::Markup`] is written with `|safe`. Each section of the page is one
+//! template and one function that gathers what it shows:
 //!
 //! | section                 | template              | function                    |
 //! | ----------------------- | --------------------- | --------------------------- |
@@ -27,9 +27,11 @@
 //! | assumptions             | `assumptions.html`    | `assumptions::section`      |
 //! | the scenario file       | `appendix.html`       | `appendix::section`         |
 //!
-//! A chart is a `figure.html` around an SVG from [`super::charts`]; a number with its 90 %
-//! interval is a `stat_cell.html`. Texts of the page are [`Texts`] fields, named in the
-//! templates (`{{ t.h_balance }}`).
+//! What the sections share is in `html/shared.rs`: the context they read (results,
+//! language, texts), a chart in its caption (`figure.html` around an SVG from
+//! [`super::charts`]) and a number with its 90 % interval (`stat_cell.html`). The page's
+//! texts are [`crate::i18n::Texts`] fields, named in the templates (`{{ t.h_balance }}`).
+//! What the page is drawn from, and a run folder read back, are in `html/input.rs`.
 
 mod appendix;
 mod assumptions;
@@ -37,31 +39,17 @@ mod balance;
 mod exclusion;
 mod figures;
 mod head;
+mod input;
 mod outcomes;
-mod saved;
+mod shared;
 mod summary;
 
 use askama::Template;
 
-pub use saved::{Occupancy, Saved, SavedTexts, Tornado, TornadoRow};
+pub use input::{Occupancy, Report, Saved, SavedTexts, Tornado, TornadoRow};
 
-use super::escape::Markup;
-use crate::i18n::{Lang, Texts, fill};
-use crate::model::Model;
-use crate::stats::Stat;
-use crate::summary::{DiffSummary, Summary};
-
-/// Everything the page is drawn from.
-#[derive(Debug, Clone, Copy)]
-pub struct Report<'a> {
-    pub summary: &'a Summary,
-    /// The compiled arms (state labels and which states count as success).
-    pub models: &'a [Model],
-    /// The scenario file as run (before `--set` overrides, which the summary lists).
-    pub scenario_text: &'a str,
-    pub occupancy: &'a Occupancy,
-    pub tornado: Option<&'a Tornado>,
-}
+use crate::i18n::{Lang, fill};
+use shared::Ctx;
 
 /// The page's style sheet.
 const CSS: &str = include_str!("templates/report.css");
@@ -91,12 +79,7 @@ struct Page<'a> {
 
 /// The page, as bytes.
 pub fn render(r: &Report, lang: Lang) -> Vec<u8> {
-    let c = Ctx {
-        r: *r,
-        l: lang,
-        t: lang.texts(),
-        unit: lang.thousands_unit(&r.summary.currency),
-    };
+    let c = Ctx::new(*r, lang);
     let s = r.summary;
     let page = Page {
         lang: lang.code(),
@@ -121,194 +104,4 @@ pub fn render(r: &Report, lang: Lang) -> Vec<u8> {
     page.render()
         .expect("the report's values always render")
         .into_bytes()
-}
-
-/// A chart with its caption (`figure.html`).
-#[derive(Template)]
-#[template(path = "figure.html")]
-struct Figure {
-    /// `data-chart`: which chart this is (a fixed word, for tests and styles).
-    kind: &'static str,
-    /// `data-key`: the difference, arm or actor the chart is of.
-    key: String,
-    caption: String,
-    note: String,
-    svg: Markup,
-}
-
-/// A table cell with a mean over its 90 % interval (`stat_cell.html`).
-#[derive(Template)]
-#[template(path = "stat_cell.html")]
-struct StatCell {
-    /// The mean's class: `m`, or `m pos` / `m neg` for a coloured difference.
-    class: &'static str,
-    mean: String,
-    lo: String,
-    hi: String,
-}
-
-/// What every section needs: the results, the language and its texts.
-struct Ctx<'a> {
-    r: Report<'a>,
-    l: Lang,
-    t: &'static Texts,
-    /// Thousands of the currency ("kSEK", "tkr").
-    unit: String,
-}
-
-/// `+`/`−` class of a difference, for colour.
-fn sign_class(x: f64) -> &'static str {
-    if x >= 0.5 {
-        "m pos"
-    } else if x <= -0.5 {
-        "m neg"
-    } else {
-        "m"
-    }
-}
-
-/// An actor the programme does not touch: its difference is zero in every replication
-/// (it neither pays nor gains, so "probability of a gain" and payback do not apply).
-fn zero_difference(s: &Stat) -> bool {
-    s.p05 == 0.0 && s.p95 == 0.0
-}
-
-/// A label for the middle of a sentence: "Subsidised work" → "subsidised work"; a label
-/// that starts with an abbreviation ("ESF project") is left as it is.
-fn lower_first(s: &str) -> String {
-    let mut cs = s.chars();
-    match (cs.next(), cs.next()) {
-        (Some(a), Some(b)) if a.is_uppercase() && !b.is_uppercase() => {
-            a.to_lowercase().chain(s.chars().skip(1)).collect()
-        }
-        _ => s.to_string(),
-    }
-}
-
-impl<'a> Ctx<'a> {
-    fn s(&self) -> &'a Summary {
-        self.r.summary
-    }
-
-    fn base(&self) -> Option<&'a Model> {
-        let s = self.s();
-        self.r
-            .models
-            .iter()
-            .find(|m| m.arm.id == s.counterfactual)
-            .or(self.r.models.first())
-    }
-
-    /// A label in the report's language (the English one when there is no Swedish).
-    fn pick(&self, en: &'a str, sv: &'a str) -> &'a str {
-        self.l.pick(en, sv)
-    }
-
-    fn state_label(&self, id: &str) -> String {
-        self.base()
-            .and_then(|m| m.states.iter().find(|s| s.id == id))
-            .map_or_else(
-                || id.to_string(),
-                |s| self.l.pick(&s.label, &s.label_sv).to_string(),
-            )
-    }
-
-    fn arm_label(&self, id: &str) -> String {
-        self.s()
-            .arms
-            .get(id)
-            .map_or_else(|| id.to_string(), |a| a.label.clone())
-    }
-
-    /// The success states (work, studies, …) in model order.
-    fn success_states(&self) -> Vec<String> {
-        self.base()
-            .map(|m| {
-                m.states
-                    .iter()
-                    .filter(|s| s.success)
-                    .map(|s| s.id.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// "work, subsidised work or studies".
-    fn list_or(&self, items: &[String]) -> String {
-        match items {
-            [] => String::new(),
-            [one] => one.clone(),
-            [init @ .., last] => format!("{} {} {last}", init.join(", "), self.t.or),
-        }
-    }
-
-    /// The success states in words, for a sentence.
-    fn success_words(&self) -> String {
-        let names: Vec<String> = self
-            .success_states()
-            .iter()
-            .map(|id| lower_first(&self.state_label(id)))
-            .collect();
-        self.list_or(&names)
-    }
-
-    fn horizon_words(&self) -> String {
-        let t = self.t;
-        let m = self.s().horizon_months;
-        if m.is_multiple_of(12) {
-            format!("{m} {} ({} {})", t.months, m / 12, t.years)
-        } else {
-            format!("{m} {}", t.months)
-        }
-    }
-
-    /// Mean over its 90 % interval, in thousands; `signed`: a coloured difference.
-    fn stat_cell(&self, s: &Stat, signed: bool) -> StatCell {
-        let l = self.l;
-        let (class, mean) = if signed {
-            (sign_class(s.mean / 1000.0), l.signed(s.mean / 1000.0, 0))
-        } else {
-            ("m", l.thousands(s.mean))
-        };
-        StatCell {
-            class,
-            mean,
-            lo: l.thousands(s.p05),
-            hi: l.thousands(s.p95),
-        }
-    }
-
-    /// The `<h3>` over a difference's part of a section, when there are several.
-    fn diff_heading(&self, d: &DiffSummary) -> Option<String> {
-        (self.s().differences.len() > 1).then(|| {
-            fill(
-                self.t.vs,
-                &[
-                    ("arm", &self.arm_label(&d.arm)),
-                    ("cf", &self.arm_label(&d.counterfactual)),
-                ],
-            )
-        })
-    }
-
-    /// A chart's `data-key` for a difference.
-    fn diff_key(d: &DiffSummary) -> String {
-        format!("{} - {}", d.arm, d.counterfactual)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_in_a_sentence() {
-        assert_eq!(
-            lower_first("Subventionerat arbete"),
-            "subventionerat arbete"
-        );
-        assert_eq!(lower_first("ESF project"), "ESF project");
-        assert_eq!(lower_first("Övrigt"), "övrigt");
-        assert_eq!(lower_first(""), "");
-    }
 }

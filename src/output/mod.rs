@@ -16,10 +16,7 @@ use std::path::Path;
 use crate::i18n::Lang;
 use crate::{RunOutput, Scenario};
 
-/// The copy of the scenario text in a run folder, which `rehabsim report` re-renders from.
-pub const SCENARIO_FILE: &str = "scenario.toml";
-/// The HTML report in a run folder.
-pub const REPORT_FILE: &str = "report.html";
+pub use outdir::{REPORT_FILE, SCENARIO_FILE};
 
 /// Everything a run writes to its output folder, as `(file name, bytes)`, in the order
 /// they are written. `rehabsim run --out` and `rehabsim merge` both write exactly this.

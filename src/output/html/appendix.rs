@@ -3,10 +3,10 @@
 
 use askama::Template;
 
-use super::Ctx;
+use super::shared::Ctx;
 use crate::i18n::Texts;
-use crate::output::SCENARIO_FILE;
 use crate::output::escape::Markup;
+use crate::output::outdir::SCENARIO_FILE;
 
 #[derive(Template)]
 #[template(path = "appendix.html")]

@@ -11,9 +11,9 @@
 use askama::Template;
 use toml::de::{DeTable, DeValue};
 
-use super::Ctx;
+use super::shared::Ctx;
 use crate::i18n::{Texts, fill};
-use crate::output::SCENARIO_FILE;
+use crate::output::outdir::SCENARIO_FILE;
 
 #[derive(Template)]
 #[template(path = "assumptions.html")]

@@ -4,7 +4,7 @@
 
 use askama::Template;
 
-use super::{Ctx, Figure, StatCell, zero_difference};
+use super::shared::{Ctx, Figure, StatCell, zero_difference};
 use crate::i18n::{Texts, fill};
 use crate::output::charts;
 use crate::summary::{DiffActor, DiffSummary};

@@ -4,7 +4,8 @@
 
 use askama::Template;
 
-use super::{Ctx, Figure, Tornado, TornadoRow};
+use super::input::{Tornado, TornadoRow};
+use super::shared::{Ctx, Figure};
 use crate::i18n::{Lang, fill};
 use crate::output::charts;
 

@@ -3,7 +3,7 @@
 
 use askama::Template;
 
-use super::Ctx;
+use super::shared::Ctx;
 use crate::i18n::Texts;
 
 #[derive(Template)]

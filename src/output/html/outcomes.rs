@@ -5,7 +5,7 @@
 use askama::Template;
 use indexmap::IndexMap;
 
-use super::{Ctx, Figure, StatCell};
+use super::shared::{Ctx, Figure, StatCell};
 use crate::i18n::{NBSP, Texts, fill};
 use crate::output::charts;
 use crate::stats::Stat;

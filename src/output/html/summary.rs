@@ -5,7 +5,7 @@
 
 use askama::Template;
 
-use super::{Ctx, zero_difference};
+use super::shared::{Ctx, zero_difference};
 use crate::i18n::{Texts, word_scale};
 use crate::output::escape::Markup;
 use crate::summary::DiffSummary;

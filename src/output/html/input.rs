@@ -1,4 +1,5 @@
-//! A run folder read back for `rehabsim report DIR`: its `summary.json`, `occupancy.csv`,
+//! What the report is drawn from ([`Report`]), and a run folder read back into it for
+//! `rehabsim report DIR` ([`Saved`]): its `summary.json`, `occupancy.csv`,
 //! `scenario.toml` and (when a sensitivity run wrote one) `tornado.json`, parsed and
 //! checked against each other.
 
@@ -7,9 +8,9 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use super::Report;
 use crate::Error;
-use crate::output::SCENARIO_FILE;
+use crate::model::Model;
+use crate::output::outdir::SCENARIO_FILE;
 use crate::scenario::Scenario;
 use crate::summary::Summary;
 
@@ -99,6 +100,18 @@ pub struct TornadoRow {
     pub net_high: f64,
     #[serde(default)]
     pub swing: f64,
+}
+
+/// Everything the page is drawn from.
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a> {
+    pub summary: &'a Summary,
+    /// The compiled arms (state labels and which states count as success).
+    pub models: &'a [Model],
+    /// The scenario file as run (before `--set` overrides, which the summary lists).
+    pub scenario_text: &'a str,
+    pub occupancy: &'a Occupancy,
+    pub tornado: Option<&'a Tornado>,
 }
 
 /// The saved results of a run folder, parsed and checked against each other.
