@@ -7,21 +7,14 @@ use std::fmt::Write;
 use crate::analysis::sweep::Sweep;
 use crate::analysis::tornado::Tornado;
 
+use serde::Serialize;
+
+use super::csv::{Num, to_csv};
 use super::table::ksek;
 
 /// Numbers as in `balance.csv`: integers without decimals, others with six; NaN empty.
-fn num(x: f64) -> String {
-    if x.is_nan() {
-        String::new()
-    } else if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.6}")
-    }
-}
-
-fn finish(w: csv::Writer<Vec<u8>>) -> Vec<u8> {
-    w.into_inner().unwrap_or_default()
+fn num(x: f64) -> Num {
+    Num::plain(x)
 }
 
 /// `tornado.json`: the [`Tornado`] as pretty-printed JSON with a trailing newline.
@@ -32,36 +25,38 @@ pub fn tornado_json(t: &Tornado) -> Vec<u8> {
     v
 }
 
-/// `tornado.csv`: one row per parameter, sorted by swing; SEK, discounted.
+/// A line of `tornado.csv`.
+#[derive(Serialize)]
+struct TornadoCsvRow<'a> {
+    scenario: &'a str,
+    difference: &'a str,
+    actor: &'a str,
+    parameter: &'a str,
+    low_value: Num,
+    high_value: Num,
+    net_low: Num,
+    net_high: Num,
+    swing: Num,
+    base: Num,
+}
+
+/// `tornado.csv`: one `TornadoCsvRow` per parameter, sorted by swing; SEK, discounted.
 pub fn tornado_csv(t: &Tornado) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record([
-        "scenario",
-        "difference",
-        "actor",
-        "parameter",
-        "low_value",
-        "high_value",
-        "net_low",
-        "net_high",
-        "swing",
-        "base",
-    ]);
-    for r in &t.rows {
-        let _ = w.write_record([
-            t.scenario.as_str(),
-            &t.difference,
-            &t.actor,
-            &r.parameter,
-            &num(r.low_value),
-            &num(r.high_value),
-            &num(r.net_low),
-            &num(r.net_high),
-            &num(r.swing),
-            &num(t.base),
-        ]);
-    }
-    finish(w)
+    to_csv(
+        b',',
+        t.rows.iter().map(|r| TornadoCsvRow {
+            scenario: &t.scenario,
+            difference: &t.difference,
+            actor: &t.actor,
+            parameter: &r.parameter,
+            low_value: num(r.low_value),
+            high_value: num(r.high_value),
+            net_low: num(r.net_low),
+            net_high: num(r.net_high),
+            swing: num(r.swing),
+            base: num(t.base),
+        }),
+    )
 }
 
 /// A value for the terminal: up to four significant digits after the point.
@@ -110,42 +105,60 @@ pub fn tornado_text(t: &Tornado) -> String {
     o
 }
 
-/// `sweep.csv`: one row per grid point × difference × balance-sheet row, with one column
-/// per grid key holding the point's value as typed.
+/// The columns of `sweep.csv` after the grid keys: one per field of `SweepTail`, in
+/// its order (a test holds the two equal).
+const SWEEP_TAIL: [&str; 8] = [
+    "difference",
+    "actor",
+    "net_mean",
+    "net_p05",
+    "net_p95",
+    "net_per_participant_mean",
+    "prob_positive",
+    "payback_median_month",
+];
+
+/// What a line of `sweep.csv` has after its point and grid values.
+#[derive(Serialize)]
+struct SweepTail<'a> {
+    difference: &'a str,
+    actor: &'a str,
+    net_mean: Num,
+    net_p05: Num,
+    net_p95: Num,
+    net_per_participant_mean: Num,
+    prob_positive: Num,
+    payback_median_month: Option<Num>,
+}
+
+/// `sweep.csv`: one row per grid point × difference × balance-sheet row: the point, one
+/// column per grid key holding the point's value as typed, then a `SweepTail`. (The
+/// grid keys are column names only known at run time, so this header is written from
+/// the keys and `SWEEP_TAIL` rather than from a struct's field names.)
 pub fn sweep_csv(s: &Sweep) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = vec!["point".into()];
-    header.extend(s.keys.iter().cloned());
-    header.extend(
-        [
-            "difference",
-            "actor",
-            "net_mean",
-            "net_p05",
-            "net_p95",
-            "net_per_participant_mean",
-            "prob_positive",
-            "payback_median_month",
-        ]
-        .map(String::from),
-    );
-    let _ = w.write_record(&header);
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let header = ["point"]
+        .into_iter()
+        .chain(s.keys.iter().map(String::as_str))
+        .chain(SWEEP_TAIL);
+    let _ = w.write_record(header);
     for r in &s.rows {
-        let mut rec: Vec<String> = vec![r.point.to_string()];
-        rec.extend(r.values.iter().cloned());
-        rec.extend([
-            r.difference.clone(),
-            r.actor.clone(),
-            num(r.net.mean),
-            num(r.net.p05),
-            num(r.net.p95),
-            num(r.net_per_participant.mean),
-            num(r.prob_positive),
-            r.payback_median_month.map(num).unwrap_or_default(),
-        ]);
-        let _ = w.write_record(&rec);
+        let tail = SweepTail {
+            difference: &r.difference,
+            actor: &r.actor,
+            net_mean: num(r.net.mean),
+            net_p05: num(r.net.p05),
+            net_p95: num(r.net.p95),
+            net_per_participant_mean: num(r.net_per_participant.mean),
+            prob_positive: num(r.prob_positive),
+            payback_median_month: r.payback_median_month.map(num),
+        };
+        w.serialize((r.point, &r.values, tail))
+            .expect("a sweep row serializes into memory");
     }
-    finish(w)
+    w.into_inner().unwrap_or_default()
 }
 
 /// The sweep for the terminal: society's row of every point and difference, in kSEK.
@@ -197,4 +210,26 @@ pub fn sweep_text(s: &Sweep) -> String {
         );
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweep_tail_columns_are_the_struct_fields() {
+        let tail = SweepTail {
+            difference: "d",
+            actor: "a",
+            net_mean: num(0.0),
+            net_p05: num(0.0),
+            net_p95: num(0.0),
+            net_per_participant_mean: num(0.0),
+            prob_positive: num(0.0),
+            payback_median_month: None,
+        };
+        let bytes = to_csv(b',', [tail]);
+        let header = String::from_utf8(bytes).unwrap();
+        assert_eq!(header.lines().next(), Some(SWEEP_TAIL.join(",").as_str()));
+    }
 }

@@ -2,8 +2,9 @@
 //! backend: no system fonts (text is left to the browser's `sans-serif`), no bitmaps.
 //!
 //! Each function takes plain series (labels already in the report's language, numbers
-//! formatted by the caller's closures) and returns one `<svg>` element. plotters escapes
-//! every text it writes, so labels taken from a scenario file cannot inject markup.
+//! formatted by the caller's closures) and returns one `<svg>` element as [`Markup`]:
+//! plotters escapes every text it writes (and [`esc`] the accessible name), so labels
+//! taken from a scenario file cannot inject markup.
 //! Legends are drawn in a margin beside the plot so that they never hide data.
 
 use std::error::Error;
@@ -14,6 +15,8 @@ use plotters::coord::types::{RangedCoordf64, RangedCoordi32};
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::escape::{Markup, esc};
 
 /// Formats an axis value for display.
 pub type Fmt<'a> = &'a dyn Fn(f64) -> String;
@@ -64,7 +67,7 @@ fn text_style(size: u32) -> TextStyle<'static> {
 /// Run `draw` on a fresh SVG canvas and return the document, with `role="img"` and an
 /// accessible name on the root element. A drawing error (which would be a bug: the data
 /// are checked before) gives a small SVG that says so instead of a broken page.
-fn svg(size: (u32, u32), aria: &str, draw: impl FnOnce(&Area) -> Drawn) -> String {
+fn svg(size: (u32, u32), aria: &str, draw: impl FnOnce(&Area) -> Drawn) -> Markup {
     let mut buf = String::new();
     let result = {
         let root = SVGBackend::with_string(&mut buf, size).into_drawing_area();
@@ -85,9 +88,9 @@ fn svg(size: (u32, u32), aria: &str, draw: impl FnOnce(&Area) -> Drawn) -> Strin
     }
     let attrs = format!(
         "<svg class=\"chart\" role=\"img\" aria-label=\"{}\" ",
-        super::html::esc(aria)
+        esc(aria)
     );
-    buf.replacen("<svg ", &attrs, 1)
+    Markup::trusted(buf.replacen("<svg ", &attrs, 1))
 }
 
 /// How a legend entry shows its series.
@@ -213,7 +216,7 @@ pub struct Band {
 
 /// Mean lines with their 90 % bands (one `<polygon>` band and one `<polyline>` line per
 /// series, in that order of drawing: all bands first so that no band hides a line).
-pub fn fan_chart(bands: &[Band], x_desc: &str, y_desc: &str, fmt_y: Fmt, aria: &str) -> String {
+pub fn fan_chart(bands: &[Band], x_desc: &str, y_desc: &str, fmt_y: Fmt, aria: &str) -> Markup {
     let (x0, x1) = finite_range(bands.iter().flat_map(|b| b.points.iter().map(|p| &p[0])));
     let (_, y1) = finite_range(bands.iter().flat_map(|b| b.points.iter().map(|p| &p[3])));
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
@@ -297,7 +300,7 @@ pub struct Bar {
 
 /// Horizontal bars from zero to the mean (blue when positive, orange when negative) with
 /// the 90 % interval as a line with end caps; the first row at the top.
-pub fn interval_bars(bars: &[Bar], x_desc: &str, fmt: Fmt, aria: &str) -> String {
+pub fn interval_bars(bars: &[Bar], x_desc: &str, fmt: Fmt, aria: &str) -> Markup {
     let n = bars.len().max(1) as i32;
     let (lo, hi) = finite_range(bars.iter().flat_map(|b| [&b.mean, &b.lo, &b.hi]));
     let (x0, x1) = padded(lo.min(0.0), hi.max(0.0), 0.05);
@@ -378,7 +381,7 @@ pub struct Curve {
 }
 
 /// Lines over time with a dashed zero line and a dot on each marked point.
-pub fn curves(curves: &[Curve], x_desc: &str, y_desc: &str, fmt_y: Fmt, aria: &str) -> String {
+pub fn curves(curves: &[Curve], x_desc: &str, y_desc: &str, fmt_y: Fmt, aria: &str) -> Markup {
     let (x0, x1) = finite_range(curves.iter().flat_map(|c| c.points.iter().map(|p| &p.0)));
     let (y0, y1) = finite_range(curves.iter().flat_map(|c| c.points.iter().map(|p| &p.1)));
     let x0 = if x0.is_finite() { x0.min(0.0) } else { 0.0 };
@@ -465,7 +468,7 @@ pub fn bin_counts(values: &[f64], edges: &[f64]) -> Vec<usize> {
 
 /// A histogram: one `<rect>` per non-empty bin, blue above zero and orange below, and a
 /// dashed line at zero.
-pub fn histogram(values: &[f64], x_desc: &str, y_desc: &str, fmt: Fmt, aria: &str) -> String {
+pub fn histogram(values: &[f64], x_desc: &str, y_desc: &str, fmt: Fmt, aria: &str) -> Markup {
     let edges = bin_edges(values);
     let counts = bin_counts(values, &edges);
     let (x0, x1) = (edges[0].min(0.0), edges[edges.len() - 1].max(0.0));
@@ -532,7 +535,7 @@ pub fn tornado(
     x_desc: &str,
     fmt: Fmt,
     aria: &str,
-) -> String {
+) -> Markup {
     let n = rows.len().max(1) as i32;
     let (lo, hi) = finite_range(rows.iter().flat_map(|r| [&r.low, &r.high]).chain([&base]));
     let (x0, x1) = padded(lo, hi, 0.05);
@@ -614,7 +617,7 @@ pub fn grouped_bars(
     y_desc: &str,
     fmt_y: Fmt,
     aria: &str,
-) -> String {
+) -> Markup {
     let (_, hi) = finite_range(
         panels
             .iter()
@@ -763,7 +766,7 @@ mod tests {
             tornado(&[], 0.0, ["l", "h"], "x", fmt, "a"),
             grouped_bars(&[], "x", "y", fmt, "a"),
         ];
-        for s in svgs {
+        for s in svgs.iter().map(Markup::as_str) {
             assert!(s.starts_with("<svg class=\"chart\""), "{s}");
             assert!(!s.contains("could not be drawn"), "{s}");
         }
@@ -787,7 +790,8 @@ mod tests {
             "a & b",
             &|v| format!("{v}"),
             "\"aria\"",
-        );
+        )
+        .into_string();
         assert!(!s.contains("<script>"));
         assert!(s.contains("&lt;script&gt;x&lt;/script&gt;"), "{s}");
         assert!(s.contains("a &amp; b"));

@@ -1,6 +1,8 @@
 //! Tidy CSV exports: `balance.csv` (one row per arm or difference × actor × component ×
 //! sex) and `occupancy.csv` (arm × month × state × sex).
 
+use serde::Serialize;
+
 use crate::engine::RepResult;
 use crate::model::Model;
 use crate::stats::Stat;
@@ -23,7 +25,34 @@ impl Default for CsvOptions {
 }
 
 impl CsvOptions {
-    fn num(&self, x: f64) -> String {
+    fn num(&self, x: f64) -> Num {
+        Num {
+            value: x,
+            decimal_comma: self.decimal_comma,
+        }
+    }
+}
+
+/// A number cell: integers without decimals, others with six, NaN empty; with a decimal
+/// comma when [`CsvOptions::decimal_comma`] asks for one.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Num {
+    pub value: f64,
+    pub decimal_comma: bool,
+}
+
+impl Num {
+    pub fn plain(value: f64) -> Num {
+        Num {
+            value,
+            decimal_comma: false,
+        }
+    }
+}
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let x = self.value;
         let s = if x.is_nan() {
             String::new()
         } else if x.fract() == 0.0 && x.abs() < 1e15 {
@@ -32,112 +61,153 @@ impl CsvOptions {
             format!("{x:.6}")
         };
         if self.decimal_comma {
-            s.replace('.', ",")
+            f.write_str(&s.replace('.', ","))
         } else {
-            s
+            f.write_str(&s)
         }
     }
 }
 
-fn writer(o: &CsvOptions) -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new()
-        .delimiter(o.delimiter)
-        .from_writer(Vec::new())
+impl Serialize for Num {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
-fn finish(w: csv::Writer<Vec<u8>>) -> Vec<u8> {
+/// The CSV file of `rows` (a header from the row type's field names, then one line per
+/// row). A file with no rows would have no header; every export here has rows.
+pub(super) fn to_csv<R: Serialize>(delimiter: u8, rows: impl IntoIterator<Item = R>) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row)
+            .expect("a row struct of scalars serializes into memory");
+    }
     w.into_inner().unwrap_or_default()
 }
 
-fn stat_cells(o: &CsvOptions, s: &Stat) -> [String; 4] {
-    [o.num(s.mean), o.num(s.p05), o.num(s.p50), o.num(s.p95)]
+/// A line of `balance.csv`.
+#[derive(Serialize)]
+struct BalanceRow<'a> {
+    /// `arm` or `difference`.
+    kind: &'a str,
+    name: &'a str,
+    actor: &'a str,
+    component: &'static str,
+    /// `all`, `women` or `men`.
+    sex: &'static str,
+    mean: Num,
+    p05: Num,
+    p50: Num,
+    p95: Num,
+    /// The probability that the difference is positive: differences, `net`, `all` only.
+    prob_positive: Option<Num>,
 }
 
-/// `balance.csv`: discounted SEK. Columns: kind (arm or difference), name, actor,
-/// component, sex, mean, p05, p50, p95, prob_positive (differences only).
+/// `balance.csv`: discounted SEK, one `BalanceRow` per arm or difference × actor ×
+/// component × sex.
 pub fn balance_csv(s: &Summary, o: &CsvOptions) -> Vec<u8> {
-    let mut w = writer(o);
-    let _ = w.write_record([
-        "kind",
-        "name",
-        "actor",
-        "component",
-        "sex",
-        "mean",
-        "p05",
-        "p50",
-        "p95",
-        "prob_positive",
-    ]);
-    let mut rows = |kind: &str, name: &str, actor: &str, a: &ActorSummary, prob: Option<f64>| {
-        let comps: [(&str, &Stat, Option<&Stat>, Option<&Stat>); 6] = [
-            ("net", &a.net, Some(&a.women.net), Some(&a.men.net)),
-            (
-                "production",
-                &a.production,
-                Some(&a.women.production),
-                Some(&a.men.production),
-            ),
-            (
-                "transfers",
-                &a.transfers,
-                Some(&a.women.transfers),
-                Some(&a.men.transfers),
-            ),
-            (
-                "resources",
-                &a.resources,
-                Some(&a.women.resources),
-                Some(&a.men.resources),
-            ),
-            ("investment", &a.investment, None, None),
-            ("net_per_participant", &a.net_per_participant, None, None),
-        ];
-        for (comp, all, women, men) in comps {
-            for (sex, st) in [("all", Some(all)), ("women", women), ("men", men)] {
-                let Some(st) = st else { continue };
-                let [m, p05, p50, p95] = stat_cells(o, st);
-                let p = if comp == "net" && sex == "all" {
-                    prob.map(|x| o.num(x)).unwrap_or_default()
-                } else {
-                    String::new()
-                };
-                let _ = w.write_record([kind, name, actor, comp, sex, &m, &p05, &p50, &p95, &p]);
-            }
-        }
-    };
-    for (name, arm) in &s.arms {
-        for (actor, a) in &arm.actors {
-            rows("arm", name, actor, a, None);
+    let arms = s.arms.iter().flat_map(|(name, arm)| {
+        arm.actors
+            .iter()
+            .flat_map(move |(actor, a)| balance_rows(o, "arm", name, actor, a, None))
+    });
+    let differences = s.differences.iter().flat_map(|(name, d)| {
+        d.actors.iter().flat_map(move |(actor, a)| {
+            balance_rows(
+                o,
+                "difference",
+                name,
+                actor,
+                &a.sheet,
+                Some(a.prob_positive),
+            )
+        })
+    });
+    to_csv(o.delimiter, arms.chain(differences))
+}
+
+/// The rows of one actor's sheet: each component for all, then by sex where it is split.
+fn balance_rows<'a>(
+    o: &CsvOptions,
+    kind: &'a str,
+    name: &'a str,
+    actor: &'a str,
+    a: &ActorSummary,
+    prob: Option<f64>,
+) -> Vec<BalanceRow<'a>> {
+    let comps: [(&str, &Stat, Option<&Stat>, Option<&Stat>); 6] = [
+        ("net", &a.net, Some(&a.women.net), Some(&a.men.net)),
+        (
+            "production",
+            &a.production,
+            Some(&a.women.production),
+            Some(&a.men.production),
+        ),
+        (
+            "transfers",
+            &a.transfers,
+            Some(&a.women.transfers),
+            Some(&a.men.transfers),
+        ),
+        (
+            "resources",
+            &a.resources,
+            Some(&a.women.resources),
+            Some(&a.men.resources),
+        ),
+        ("investment", &a.investment, None, None),
+        ("net_per_participant", &a.net_per_participant, None, None),
+    ];
+    let mut rows = Vec::new();
+    for (component, all, women, men) in comps {
+        for (sex, st) in [("all", Some(all)), ("women", women), ("men", men)] {
+            let Some(st) = st else { continue };
+            rows.push(BalanceRow {
+                kind,
+                name,
+                actor,
+                component,
+                sex,
+                mean: o.num(st.mean),
+                p05: o.num(st.p05),
+                p50: o.num(st.p50),
+                p95: o.num(st.p95),
+                prob_positive: prob
+                    .filter(|_| component == "net" && sex == "all")
+                    .map(|x| o.num(x)),
+            });
         }
     }
-    for (name, d) in &s.differences {
-        for (actor, a) in &d.actors {
-            rows("difference", name, actor, &a.sheet, Some(a.prob_positive));
-        }
-    }
-    finish(w)
+    rows
+}
+
+/// A line of `occupancy.csv`.
+#[derive(Serialize)]
+struct OccupancyRow<'a> {
+    arm: &'a str,
+    /// Months since entry at the start of the step (the trace point).
+    month: u32,
+    state: &'a str,
+    /// `all`, `women` or `men`.
+    sex: &'static str,
+    mean_count: Num,
+    mean_share: Num,
+    p05_share: Num,
+    p95_share: Num,
 }
 
 /// `occupancy.csv`: persons per state at the start of each month (trace point), mean
-/// over replications and the 90 % interval of the share.
+/// over replications and the 90 % interval of the share; one `OccupancyRow` per arm ×
+/// month × state × sex.
 pub fn occupancy_csv(models: &[Model], reps: &[RepResult], o: &CsvOptions) -> Vec<u8> {
-    let mut w = writer(o);
-    let _ = w.write_record([
-        "arm",
-        "month",
-        "state",
-        "sex",
-        "mean_count",
-        "mean_share",
-        "p05_share",
-        "p95_share",
-    ]);
+    let mut rows = Vec::new();
     for (a, m) in models.iter().enumerate() {
         let mps = m.months_per_step();
         for p in 0..=m.horizon as usize {
             for (s, st) in m.states.iter().enumerate() {
-                for (label, sexes) in [
+                for (sex, sexes) in [
                     ("all", &[0usize, 1][..]),
                     ("women", &[0][..]),
                     ("men", &[1][..]),
@@ -156,20 +226,57 @@ pub fn occupancy_csv(models: &[Model], reps: &[RepResult], o: &CsvOptions) -> Ve
                     }
                     let cs = Stat::of(&counts);
                     let ss = Stat::of(&shares);
-                    let month = (p as u32 * mps).to_string();
-                    let _ = w.write_record([
-                        &m.arm.id,
-                        &month,
-                        &st.id,
-                        label,
-                        &o.num(cs.mean),
-                        &o.num(ss.mean),
-                        &o.num(ss.p05),
-                        &o.num(ss.p95),
-                    ]);
+                    rows.push(OccupancyRow {
+                        arm: &m.arm.id,
+                        month: p as u32 * mps,
+                        state: &st.id,
+                        sex,
+                        mean_count: o.num(cs.mean),
+                        mean_share: o.num(ss.mean),
+                        p05_share: o.num(ss.p05),
+                        p95_share: o.num(ss.p95),
+                    });
                 }
             }
         }
     }
-    finish(w)
+    to_csv(o.delimiter, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Row {
+        name: &'static str,
+        x: Num,
+        y: Option<Num>,
+    }
+
+    #[test]
+    fn numbers_and_separators() {
+        let comma = CsvOptions {
+            delimiter: b';',
+            decimal_comma: true,
+        };
+        let rows = [
+            Row {
+                name: "a;b",
+                x: comma.num(0.25),
+                y: None,
+            },
+            Row {
+                name: "c",
+                x: comma.num(-3.0),
+                y: Some(comma.num(f64::NAN)),
+            },
+        ];
+        assert_eq!(
+            String::from_utf8(to_csv(b';', rows)).unwrap(),
+            "name;x;y\n\"a;b\";0,250000;\nc;-3;\n"
+        );
+        assert_eq!(Num::plain(1.5).to_string(), "1.500000");
+        assert_eq!(Num::plain(1e15).to_string(), "1000000000000000.000000");
+    }
 }

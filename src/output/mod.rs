@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod charts;
 pub mod csv;
+pub mod escape;
 pub mod html;
 pub mod json;
 pub mod outdir;
@@ -15,10 +16,7 @@ use std::path::Path;
 use crate::i18n::Lang;
 use crate::{RunOutput, Scenario};
 
-/// The copy of the scenario text in a run folder, which `rehabsim report` re-renders from.
-pub const SCENARIO_FILE: &str = "scenario.toml";
-/// The HTML report in a run folder.
-pub const REPORT_FILE: &str = "report.html";
+pub use outdir::{REPORT_FILE, SCENARIO_FILE};
 
 /// Everything a run writes to its output folder, as `(file name, bytes)`, in the order
 /// they are written. `rehabsim run --out` and `rehabsim merge` both write exactly this.
@@ -67,20 +65,22 @@ pub fn result_files_in(
     ]
 }
 
-/// Write `bytes` to `dir/name` atomically: a temporary file in the same folder, flushed
-/// and synced, then renamed over the final name. A reader never sees a half-written file
-/// under the final name, even if the process is killed.
+/// Write `bytes` to `dir/name` atomically: a temporary file in the same folder
+/// ([`tempfile`], removed again if anything fails), flushed and synced, then renamed over
+/// the final name. A reader never sees a half-written file under the final name, even if
+/// the process is killed.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, dir.join(name))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    // A temporary file is its owner's only (0600), and the renamed file would stay so:
+    // ask for what `File::create` gives, read and write for all less the umask.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -1,6 +1,7 @@
-//! Who owns an output folder: the marker file [`MARKER`] records which scenario wrote the
-//! results in it, so that a run of another scenario never silently mixes its files with
-//! them (`rehabsim run --out DIR` refuses, unless `--force`).
+//! The files of an output folder ([`SCENARIO_FILE`], [`REPORT_FILE`]) and who owns it:
+//! the marker file [`MARKER`] records which scenario wrote the results in it, so that a
+//! run of another scenario never silently mixes its files with them (`rehabsim run --out
+//! DIR` refuses, unless `--force`).
 //!
 //! A folder belongs to a scenario by its `[scenario] name`: re-running the same scenario
 //! (with other flags, overrides or an edited file) replaces its results in place. A
@@ -8,6 +9,11 @@
 //! by hand) is recognised by that file's `scenario` field.
 
 use std::path::Path;
+
+/// The copy of the scenario text in a run folder, which `rehabsim report` re-renders from.
+pub const SCENARIO_FILE: &str = "scenario.toml";
+/// The HTML report in a run folder.
+pub const REPORT_FILE: &str = "report.html";
 
 /// The marker file, written (atomically) before the result files.
 pub const MARKER: &str = ".rehabsim-run";

@@ -1,13 +1,106 @@
-//! The assumptions table of the report: every value written in the scenario file, with
-//! the source its comments give, read from the text itself so that the report shows the
-//! numbers exactly as written (`0.10`, `{ dist = "beta", mean = 0.4, sd = 0.12 }`).
+//! The assumptions table of the report (`assumptions.html`): every value written in the
+//! scenario file, with the source its comments give, read from the text itself so that
+//! the report shows the numbers exactly as written (`0.10`,
+//! `{ dist = "beta", mean = 0.4, sd = 0.12 }`), and the values changed on the command line.
 //!
 //! A value's comment is its trailing `# ...` on the line where the value ends, and the
 //! block of `#` lines directly above its key (no blank line in between). A section's note
 //! is the comment block above its `[header]` and the header's trailing comment. Rule
 //! lines (`# -----`) are dropped.
 
+use askama::Template;
 use toml::de::{DeTable, DeValue};
+
+use super::shared::Ctx;
+use crate::i18n::{Texts, fill};
+use crate::output::outdir::SCENARIO_FILE;
+
+#[derive(Template)]
+#[template(path = "assumptions.html")]
+pub(super) struct Section {
+    t: &'static Texts,
+    note: String,
+    rows: Vec<Row>,
+    /// `(key, value)` of the `--set` changes that name no value of the file.
+    extra: Vec<(String, String)>,
+}
+
+/// A value of the file, under its section's group row when it is the first of it.
+struct Row {
+    group: Option<Group>,
+    line: usize,
+    key: String,
+    value: String,
+    uncertain: bool,
+    /// "changed on the command line to …", once per `--set` of this value.
+    overrides: Vec<String>,
+    comment: String,
+}
+
+struct Group {
+    section: String,
+    note: String,
+}
+
+pub(super) fn section(c: &Ctx) -> Section {
+    let t = c.t;
+    let (assumptions, sections) = read(c.r.scenario_text);
+    let overrides: Vec<(String, String)> = c
+        .s()
+        .overrides
+        .iter()
+        .filter_map(|o| o.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut used = vec![false; overrides.len()];
+    let mut section = None;
+    let mut rows = Vec::new();
+    for a in &assumptions {
+        let group = (section != Some(&a.section)).then(|| {
+            section = Some(&a.section);
+            Group {
+                section: a.section.clone(),
+                note: sections
+                    .iter()
+                    .find(|x| x.path == a.section)
+                    .map_or(String::new(), |x| x.note.clone()),
+            }
+        });
+        let path = if a.section.is_empty() {
+            a.key.clone()
+        } else {
+            format!("{}.{}", a.section, a.key)
+        };
+        let mut changed = Vec::new();
+        for (i, (k, v)) in overrides.iter().enumerate() {
+            if *k == path {
+                used[i] = true;
+                changed.push(fill(t.overridden, &[("value", v)]));
+            }
+        }
+        rows.push(Row {
+            group,
+            line: a.line,
+            key: a.key.clone(),
+            value: a.value.clone(),
+            uncertain: a.uncertain,
+            overrides: changed,
+            comment: a.comment.clone(),
+        });
+    }
+    let extra = overrides
+        .into_iter()
+        .zip(used)
+        .filter(|(_, u)| !*u)
+        .map(|(o, _)| o)
+        .collect();
+    Section {
+        t,
+        note: fill(t.assumptions_note, &[("file", SCENARIO_FILE)]),
+        rows,
+        extra,
+    }
+}
 
 /// One value of the scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +121,7 @@ pub struct Assumption {
 
 /// A `[header]` of the scenario file with its note.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Section {
+pub struct Header {
     pub path: String,
     pub note: String,
     pub line: usize,
@@ -39,7 +132,7 @@ const NOT_PARAMETERS: [&str; 4] = ["label", "label_sv", "name", "description"];
 
 /// The values and sections of `text`, in file order. Text that is not valid TOML gives
 /// no rows (the run would not have got this far).
-pub fn read(text: &str) -> (Vec<Assumption>, Vec<Section>) {
+pub fn read(text: &str) -> (Vec<Assumption>, Vec<Header>) {
     let Ok(doc) = DeTable::parse(text) else {
         return (Vec::new(), Vec::new());
     };
@@ -102,7 +195,7 @@ pub fn read(text: &str) -> (Vec<Assumption>, Vec<Section>) {
                 }
                 note.push_str(&c);
             }
-            Some(Section {
+            Some(Header {
                 path,
                 note,
                 line: i + 1,
