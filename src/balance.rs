@@ -319,3 +319,12 @@ pub fn attribute_means(m: &Model) -> Vec<f64> {
     }
     means
 }
+
+/// The valuations of a run: the sheet rows and every arm's valuation in every
+/// replication, which the summary and later analyses (PSA, EVPI, break-even) reuse.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub rows: Vec<SheetRow>,
+    /// `[arm][replication]`.
+    pub valuations: Vec<Vec<Valuation>>,
+}

@@ -19,7 +19,7 @@ fn main() {
     let code = match dispatch(cli, &interrupted) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.report());
             e.exit_code()
         }
     };
@@ -153,9 +153,8 @@ fn run(a: cli::RunArgs, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
             None => output::result_files_in(&scenario, &out, &csv_opts, a.lang.into()),
         };
         for (name, bytes) in files {
-            output::write_atomic(dir, &name, &bytes).map_err(|e| {
-                Error::Io(format!("cannot write {}: {e}", dir.join(&name).display()))
-            })?;
+            output::write_atomic(dir, &name, &bytes)
+                .map_err(|e| Error::write(&dir.join(&name), e))?;
         }
         // A sensitivity run may have left its tornado.json here: draw it too.
         if a.shard.is_none() && dir.join(TORNADO_FILE).exists() {
@@ -241,7 +240,7 @@ fn merge(a: cli::MergeArgs) -> Result<(), Error> {
     write_file(&a.out, output::outdir::MARKER, &marker.to_bytes())?;
     for (name, bytes) in output::result_files(&scenario, &out, &csv_opts) {
         output::write_atomic(&a.out, &name, &bytes)
-            .map_err(|e| Error::Io(format!("cannot write {}: {e}", a.out.join(&name).display())))?;
+            .map_err(|e| Error::write(&a.out.join(&name), e))?;
     }
     eprintln!(
         "merged {n} shards ({} replications) into {} in {:.2} s",
@@ -274,14 +273,8 @@ fn calibrate(a: cli::CalibrateArgs) -> Result<(), Error> {
     let _ = so.write_all(rehabsim::calibrate::render(&c).as_bytes());
     let _ = so.flush();
     if let Some(dir) = &a.out {
-        output::write_atomic(dir, "calibration.json", &rehabsim::calibrate::to_json(&c)).map_err(
-            |e| {
-                Error::Io(format!(
-                    "cannot write {}: {e}",
-                    dir.join("calibration.json").display()
-                ))
-            },
-        )?;
+        output::write_atomic(dir, "calibration.json", &rehabsim::calibrate::to_json(&c))
+            .map_err(|e| Error::write(&dir.join("calibration.json"), e))?;
     }
     Ok(())
 }
@@ -329,7 +322,7 @@ fn render_saved(dir: &Path, lang: rehabsim::i18n::Lang) -> Result<(Vec<u8>, Vec<
         match std::fs::read_to_string(&path) {
             Ok(t) => Ok(Some(t)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::Io(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => Err(Error::read(&path, e)),
         }
     };
     let need = |name: &str| -> Result<String, Error> {
@@ -357,8 +350,7 @@ fn render_saved(dir: &Path, lang: rehabsim::i18n::Lang) -> Result<(Vec<u8>, Vec<
 }
 
 fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
-    output::write_atomic(dir, name, bytes)
-        .map_err(|e| Error::Io(format!("cannot write {}: {e}", dir.join(name).display())))
+    output::write_atomic(dir, name, bytes).map_err(|e| Error::write(&dir.join(name), e))
 }
 
 /// Peak resident memory of this process (VmHWM) in MiB, where the OS reports it.
@@ -406,8 +398,7 @@ fn load_batch(b: &cli::RunSettings) -> Result<rehabsim::scenario::Source, Error>
 
 fn write_files(dir: &std::path::Path, files: &[(&str, Vec<u8>)]) -> Result<(), Error> {
     for (name, bytes) in files {
-        output::write_atomic(dir, name, bytes)
-            .map_err(|e| Error::Io(format!("cannot write {}: {e}", dir.join(name).display())))?;
+        output::write_atomic(dir, name, bytes).map_err(|e| Error::write(&dir.join(name), e))?;
     }
     Ok(())
 }

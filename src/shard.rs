@@ -434,16 +434,16 @@ pub fn read_part(path: &Path) -> Result<Part, Error> {
         path.to_path_buf()
     };
     let bytes = std::fs::read(&file).map_err(|e| {
-        let hint = if path.is_dir() {
-            format!(
-                " (no {PARTIAL_FILE} in {}: did `rehabsim run --shard K/N --out {}` finish?)",
+        let err = Error::read(&file, e);
+        if path.is_dir() {
+            err.with_hint(format!(
+                "(no {PARTIAL_FILE} in {}: did `rehabsim run --shard K/N --out {}` finish?)",
                 path.display(),
                 path.display()
-            )
+            ))
         } else {
-            String::new()
-        };
-        Error::Io(format!("cannot read {}: {e}{hint}", file.display()))
+            err
+        }
     })?;
     decode(&file, &bytes)
 }

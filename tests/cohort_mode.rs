@@ -582,7 +582,7 @@ fn with_uncertain_values_each_replication_is_the_expectation_given_its_draw() {
     let cf = sc.counterfactual;
     for (r, rep) in c.reps.iter().enumerate() {
         // The microsimulation's replication r uses this draw for every arm.
-        let models = rehabsim::models_for(&sc, r as u32).unwrap_or_else(|e| panic!("{e}"));
+        let models = sc.models_for(r as u32).unwrap_or_else(|e| panic!("{e}"));
         let sick = models[cf].state_index("sick").unwrap();
         let dead = models[cf].state_index("dead").unwrap();
         let rate = models[cf].transitions[sick]

@@ -36,7 +36,7 @@ fn ledger_balances_for_every_arm_replication_point_and_sex() {
     let run = rehabsim::run(&sc, &keep).unwrap();
     assert_eq!(run.reps.len(), 6);
     for rep in &run.reps {
-        let models = rehabsim::models_for(&sc, rep.replication).unwrap();
+        let models = sc.models_for(rep.replication).unwrap();
         for (m, arm) in models.iter().zip(&rep.arms) {
             ledger::check_balance(m, arm).unwrap();
             // Persons are conserved: everyone who entered is in exactly one state.
@@ -252,7 +252,7 @@ fn dropping_the_ledgers_after_valuing_changes_no_output() {
             let files = |o: &rehabsim::RunOutput| rehabsim::output::result_files(&sc, o, &csv);
             assert!(files(&lean) == files(&kept), "{shown}: the outputs differ");
             for (k, rep) in kept.reps.iter().enumerate() {
-                let models = rehabsim::models_for(&sc, rep.replication).unwrap();
+                let models = sc.models_for(rep.replication).unwrap();
                 let acc = &models[sc.counterfactual].accounting;
                 for (a, (m, arm)) in sc.arms.iter().zip(&rep.arms).enumerate() {
                     let v = rehabsim::balance::value_with(m, acc, arm, &kept.evaluated.rows);
@@ -302,7 +302,7 @@ fn the_short_path_for_quiet_person_steps_changes_nothing() {
         src.apply_overrides(overrides).unwrap();
         let sc = src.compile().unwrap();
         for rep in 0..3 {
-            let models = rehabsim::models_for(&sc, rep).unwrap();
+            let models = sc.models_for(rep).unwrap();
             let short = rehabsim::engine::run_replication_paths(&models, rep, false, true);
             let full = rehabsim::engine::run_replication_paths(&models, rep, false, false);
             assert!(short.arms.iter().all(|a| a.person_steps > 0));
@@ -354,7 +354,7 @@ fn arms_run_side_by_side_equal_each_arm_run_alone() {
         src.apply_overrides(&overrides).unwrap();
         let sc = src.compile().unwrap();
         for rep in 0..2 {
-            let models = rehabsim::models_for(&sc, rep).unwrap();
+            let models = sc.models_for(rep).unwrap();
             let one = on_threads(1, || rehabsim::engine::run_replication(&models, rep, false));
             let two = on_threads(2, || rehabsim::engine::run_replication(&models, rep, true));
             let three = on_threads(3, || {
@@ -406,7 +406,7 @@ fn saturated_clocks_give_the_same_results_on_both_paths() {
             .unwrap();
             let sc = src.compile().unwrap();
             for rep in 0..2 {
-                let models = rehabsim::models_for(&sc, rep).unwrap();
+                let models = sc.models_for(rep).unwrap();
                 let short = rehabsim::engine::run_replication_paths(&models, rep, false, true);
                 let full = rehabsim::engine::run_replication_paths(&models, rep, false, false);
                 assert!(short == full, "{path}, clocks {lo}–{hi}: the paths differ");

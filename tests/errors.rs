@@ -297,7 +297,7 @@ fn mutated_scenarios_never_panic_and_valid_ones_balance() {
                 return Err(e.to_string());
             }
             let sc = src.compile().map_err(|e| e.to_string())?;
-            let models = rehabsim::models_for(&sc, 0).map_err(|e| e.to_string())?;
+            let models = sc.models_for(0).map_err(|e| e.to_string())?;
             let rep = rehabsim::engine::run_replication(&models, 0, false);
             for (m, arm) in models.iter().zip(&rep.arms) {
                 rehabsim::ledger::check_balance(m, arm).expect("the ledger balances");

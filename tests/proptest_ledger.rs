@@ -566,7 +566,7 @@ proptest! {
         // 5. The engine's short path and standing tally decide and count exactly as the
         //    reference path (the full step and a recount for every person).
         for rep in &out.reps {
-            let models = rehabsim::models_for(&sc, rep.replication).expect("models");
+            let models = sc.models_for(rep.replication).expect("models");
             let reference =
                 rehabsim::engine::run_replication_paths(&models, rep.replication, false, false);
             prop_assert!(

@@ -346,7 +346,7 @@ fn the_memory_estimate_follows_the_engine_data_structures() {
     src.apply_overrides(&["population.persons=1000000".into()])
         .expect("override");
     let sc = src.compile().expect("valid");
-    let est = limits::estimate_memory(&sc, 2, 8, false);
+    let est = rehabsim::engine::memory::estimate_memory(&sc.arms, 2, 8, false);
     // 12 bytes of cohort columns, then for each of the two arms (they run side by side)
     // 20 of person state and 16 of queues (a `(u32, u16)` entry in the referral list and
     // one in the queue); no attributes.
@@ -360,12 +360,12 @@ fn the_memory_estimate_follows_the_engine_data_structures() {
     assert!(est.simulation < 2 * 90 * 1_000_000, "{}", est.simulation);
     assert!(est.total < 1 << 30, "{}", est.total);
     // Results grow with the replications, not with the persons.
-    let many = limits::estimate_memory(&sc, 1_000_000, 8, false);
+    let many = rehabsim::engine::memory::estimate_memory(&sc.arms, 1_000_000, 8, false);
     assert_eq!(many.in_flight, 8);
     assert!(many.results > 1000 * est.results / 2);
     // Keeping every replication's ledger (a library option for audits) is counted per
     // replication, not only for the replications in flight.
-    let kept = limits::estimate_memory(&sc, 1_000_000, 8, true);
+    let kept = rehabsim::engine::memory::estimate_memory(&sc.arms, 1_000_000, 8, true);
     assert!(
         kept.results > many.results + 1_000_000 * 1000,
         "{} vs {}",
@@ -378,12 +378,13 @@ fn the_memory_estimate_follows_the_engine_data_structures() {
 #[test]
 fn a_run_larger_than_the_memory_is_refused_with_the_estimate_and_the_limit() {
     let sc = tiny();
-    let est = limits::estimate_memory(&sc, 2, 2, false);
+    let est = rehabsim::engine::memory::estimate_memory(&sc.arms, 2, 2, false);
     assert_eq!(
-        limits::check_memory(&sc, &est, Some(est.total)).ok(),
+        rehabsim::engine::memory::check_memory(&sc.arms, &est, Some(est.total)).ok(),
         Some(())
     );
-    let e = limits::check_memory(&sc, &est, Some(1 << 20)).expect_err("1 MiB is too little");
+    let e = rehabsim::engine::memory::check_memory(&sc.arms, &est, Some(1 << 20))
+        .expect_err("1 MiB is too little");
     assert_eq!(e.exit_code(), 2);
     assert_eq!(
         e.to_string(),
@@ -391,7 +392,10 @@ fn a_run_larger_than_the_memory_is_refused_with_the_estimate_and_the_limit() {
             "this run would need about 0.1 GiB of memory but 0.0 GiB is available: 50 persons × 84 bytes per person × 2 replications in flight = 0.0 GiB, plus 0.0 GiB of results for 2 replications × 2 arms × 12 steps × 3 states. Use fewer persons (`--persons`), fewer replications per run (`--replications`, or run them in shards), a shorter horizon (`--horizon`) or fewer threads (`--threads`) (docs/robustness.md, \"Limits\")"
         )
     );
-    assert_eq!(limits::check_memory(&sc, &est, None).ok(), Some(()));
+    assert_eq!(
+        rehabsim::engine::memory::check_memory(&sc.arms, &est, None).ok(),
+        Some(())
+    );
 }
 
 #[test]

@@ -493,9 +493,9 @@ fn damaged_and_foreign_files_are_refused_with_the_reason() {
     let empty = dir.join("part-9");
     std::fs::create_dir_all(&empty).unwrap();
     let e = shard::read_part(&empty).unwrap_err();
-    assert!(matches!(e, Error::Io(_)));
+    assert!(matches!(e, Error::Io { .. }));
     assert!(
-        e.to_string().ends_with(&format!(
+        e.report().to_string().ends_with(&format!(
             "(no partial.json in {}: did `rehabsim run --shard K/N --out {}` finish?)",
             empty.display(),
             empty.display()

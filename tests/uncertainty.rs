@@ -10,7 +10,7 @@ use std::process::Command;
 
 use rehabsim::analysis::{break_even, evpi, expected, sweep, tornado};
 use rehabsim::model::{ItemKind, Model};
-use rehabsim::{Error, RunOptions, RunOutput, Scenario, models_for};
+use rehabsim::{Error, RunOptions, RunOutput, Scenario};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -132,7 +132,7 @@ fn every_family_draws_its_mean_and_variance_through_the_scenario() {
     let sc = scenario("families.toml", &[]);
     let n = 1000u32;
     let models: Vec<Vec<Model>> = (0..n)
-        .map(|r| models_for(&sc, r).expect("every draw compiles"))
+        .map(|r| sc.models_for(r).expect("every draw compiles"))
         .collect();
     let ids: Vec<String> = sc.arms[0]
         .items
@@ -286,7 +286,9 @@ fn a_rule_that_joins_several_draws_stops_the_run_at_the_replication_that_breaks_
         "mode = \"probability\"\nto.work = { dist = \"uniform\", low = 0.2, high = 0.6 }\nto.exited = { dist = \"uniform\", low = 0.2, high = 0.6 }",
     )
     .expect("each value fits on its own");
-    let e = models_for(&sc, 0).expect_err("replication 0 draws a row above 1");
+    let e = sc
+        .models_for(0)
+        .expect_err("replication 0 draws a row above 1");
     let msg = e.to_string();
     assert!(
         msg.starts_with("linear.toml has 1 problem:\n  linear.toml:34:14: `transitions.idle`: in replication 0, the parameter draw gives an invalid model: the probabilities out of `idle` sum to 1.0194769754744302 (clock piece 0); a row must not exceed 1"),
@@ -295,7 +297,7 @@ fn a_rule_that_joins_several_draws_stops_the_run_at_the_replication_that_breaks_
     assert!(msg.contains("(values drawn: transitions.idle.to.work = 0.486559765867959, transitions.idle.to.exited = 0.5329172096064712, "), "{msg}");
     assert!(msg.contains("hazards instead of probabilities"), "{msg}");
     // Replication 1 draws a valid row.
-    assert!(models_for(&sc, 1).is_ok());
+    assert!(sc.models_for(1).is_ok());
 }
 
 #[test]
@@ -325,7 +327,7 @@ fn an_uncertain_discount_rate_values_each_replication_at_its_own_rate() {
     let rows = &out.evaluated.rows;
     let mut differs = false;
     for (k, rep) in out.reps.iter().enumerate() {
-        let own = models_for(&sc, rep.replication).expect("the draw compiles");
+        let own = sc.models_for(rep.replication).expect("the draw compiles");
         let v = rehabsim::balance::value(&own[cf], &rep.arms[cf], rows);
         assert_eq!(out.evaluated.valuations[cf][k], v);
         // The replication carries its own drawn rate, not the central one.
@@ -522,7 +524,7 @@ fn scaling_the_effect_by_the_break_even_factor_brings_society_to_zero() {
             .collect()
     };
     let central = scaled(sc.arms.clone());
-    let at_s = rehabsim::analysis::run_models(&sc, &central, &|r| models_for(&sc, r).map(scaled))
+    let at_s = rehabsim::analysis::run_models(&sc, &central, &|r| Ok(scaled(sc.models_for(r)?)))
         .expect("the scaled run succeeds");
     let diffs: Vec<f64> = (0..at_s.reps.len())
         .map(|k| {

@@ -41,14 +41,14 @@
 
 use indexmap::IndexMap;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::balance::{self, NET};
 use crate::ledger::{self, ArmRep};
 use crate::model::Model;
 use crate::scenario::Scenario;
 use crate::stats::Stat;
-use crate::{Error, RunOutput, engine, models_for};
+use crate::summary::{BreakEven, Switching};
+use crate::{Error, RunOutput, engine};
 
 /// The largest effect scale searched.
 pub const MAX_SCALE: f64 = 4.0;
@@ -60,31 +60,6 @@ pub const TOL_SCALE: f64 = 0.01;
 pub const MAX_STEPS: usize = 4;
 /// A difference at least this (half an öre, as for payback) counts as "pays for itself".
 const ZERO: f64 = -0.005;
-
-/// A switching value and its spread over replications.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Switching {
-    /// From the mean difference over replications; `null` when not reached.
-    pub estimate: Option<f64>,
-    /// Quantiles over replications; `null` where the quantile falls on replications that
-    /// do not break even by the largest effect scale searched.
-    pub p05: Option<f64>,
-    pub p50: Option<f64>,
-    pub p95: Option<f64>,
-    /// Share of replications that do not break even by the largest effect scale.
-    pub not_reached_share: f64,
-}
-
-/// Break-even of one balance-sheet row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BreakEven {
-    /// The share `s` of the programme's effect at which the row breaks even.
-    pub effect_scale: Switching,
-    /// Extra person-years in success states (cohort, undiscounted) at that scale.
-    pub extra_person_years: Switching,
-    /// Extra person-years in success states at the modelled effect (`s = 1`).
-    pub modelled_person_years: Stat,
-}
 
 /// Scale the programme's effect on moves into success states by `s` (module docs).
 pub fn scale_effect(m: &mut Model, s: f64) {
@@ -182,7 +157,7 @@ fn evaluate(
         .par_iter()
         .enumerate()
         .map(|(k, rep)| {
-            let models = models_for(scenario, rep.replication)?;
+            let models = scenario.models_for(rep.replication)?;
             // Arms do not interact, so the counterfactual run alone is the same arm as in
             // the run (one cohort, common random numbers).
             let rerun;

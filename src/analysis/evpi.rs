@@ -22,8 +22,8 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use crate::balance::Evaluated;
 use crate::balance::{NET, Valuation};
-use crate::summary::Evaluated;
 
 /// EVPI of one balance-sheet row for one decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,47 +16,17 @@
 //! deviation is a fifth of that at the real size.
 
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
 
+use crate::Error;
 use crate::analysis::evpi::{Evpi, EvpiAll};
 use crate::model::{ItemKind, Model};
 use crate::scenario::Scenario;
-use crate::stats::Stat;
-use crate::summary::Payback;
-use crate::{Error, models_for};
+use crate::summary::{Expected, ExpectedActor, ExpectedDiff};
 
 /// Default internal cohort size of the expected mode.
 pub const DEFAULT_PERSONS: u64 = 10_000;
 /// The engine's largest cohort.
 const MAX_PERSONS: u64 = 100_000_000;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Expected {
-    /// Persons simulated per replication (`scale` × the scenario's persons).
-    pub persons: u64,
-    /// The factor `k` by which the cohort, places, intake groups and budgets were scaled.
-    pub scale: u64,
-    pub replications: u32,
-    pub differences: IndexMap<String, ExpectedDiff>,
-    /// EVPI of the choice between all arms from parameter uncertainty alone.
-    pub evpi: EvpiAll,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExpectedDiff {
-    pub actors: IndexMap<String, ExpectedActor>,
-    /// EVPI of counterfactual vs this arm from parameter uncertainty alone.
-    pub evpi: IndexMap<String, Evpi>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExpectedActor {
-    /// Discounted difference for a cohort of the scenario's size (total ÷ `scale`).
-    pub net: Stat,
-    pub net_per_participant: Stat,
-    pub prob_positive: f64,
-    pub payback: Payback,
-}
 
 /// Scale a model's cohort and everything sized by the cohort by `k`.
 pub fn scale_model(m: &mut Model, k: u64) {
@@ -106,14 +76,14 @@ pub fn run(scenario: &Scenario, persons: Option<u64>) -> Result<Expected, Error>
         })
         .collect();
     let out = super::run_models(scenario, &central, &|r| {
-        models_for(scenario, r).map(|ms| {
-            ms.into_iter()
-                .map(|mut m| {
-                    scale_model(&mut m, k);
-                    m
-                })
-                .collect()
-        })
+        Ok(scenario
+            .models_for(r)?
+            .into_iter()
+            .map(|mut m| {
+                scale_model(&mut m, k);
+                m
+            })
+            .collect())
     })?;
     let inv = 1.0 / k as f64;
     let rescale = |e: &IndexMap<String, Evpi>| -> IndexMap<String, Evpi> {

@@ -1,6 +1,6 @@
 //! Probabilistic sensitivity analysis: what the uncertain values of a scenario may draw.
 //!
-//! Each replication draws one value for every uncertain value (`lib::models_for`) and uses
+//! Each replication draws one value for every uncertain value (`Scenario::models_for`) and uses
 //! it in every arm. Two kinds of rule can reject a draw, and they are treated differently:
 //!
 //! * **A rule on one value** (a probability in [0, 1], a hazard ratio ≥ 0, an amount
@@ -15,14 +15,14 @@
 //! * **A rule joining several values** (a row of per-step probabilities summing to at
 //!   most 1, shares summing to 1): only a combination of draws breaks it, so the run stops
 //!   at the first replication whose draw does, naming the replication and the values
-//!   drawn (`lib::models_for`). Probability rows pushed above 1 by *multipliers* (hazard
+//!   drawn (`Scenario::models_for`). Probability rows pushed above 1 by *multipliers* (hazard
 //!   ratios) are a different case: the engine rescales them and counts them in
 //!   `diagnostics.clamped_rows`.
 
+use crate::Error;
 use crate::dist::Dist;
 use crate::model::Accounting;
 use crate::scenario::{Issue, Origin, Scenario};
-use crate::{Error, models_for};
 
 /// Tail probability at which an unbounded distribution's range is probed.
 pub const PROBE: f64 = 1e-9;
@@ -134,7 +134,7 @@ pub fn replication_accounting(
     }
     let cf = scenario.counterfactual;
     reps.iter()
-        .map(|&r| models_for(scenario, r).map(|m| m[cf].accounting.clone()))
+        .map(|&r| Ok(scenario.models_for(r)?[cf].accounting.clone()))
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
 }

@@ -9,9 +9,41 @@ use crate::engine::outcome_months;
 use crate::ledger::Layout;
 use crate::model::*;
 
-use super::branch::{Class, Group, PRUNE, Row};
 use super::law::prob_below;
 use super::mass::Key;
+
+/// Conditional probability below which a branch is not followed.
+pub(super) const PRUNE: f64 = 1e-15;
+
+/// The transition row of one key: its destinations, and per class the probability of
+/// each bucket (bucket j < n: destination j; bucket n: staying), whether the class's row
+/// was clamped, and which buckets any class can reach.
+pub(super) struct Row {
+    pub dests: Vec<usize>,
+    /// `probs[c * (n + 1) + j]`.
+    pub probs: Vec<f64>,
+    pub clamped: Vec<bool>,
+    pub live: Vec<bool>,
+    pub weights: Vec<f64>,
+}
+
+/// Persons whose dynamics differ only in their transition probabilities (risk-factor
+/// product, attributes that multiply hazards): they share keys and branches, and a mass
+/// carries one block per class.
+#[derive(Debug, Clone)]
+pub(super) struct Class {
+    pub risk: f32,
+    /// Attribute values (exact for those that multiply hazards).
+    pub attrs: Vec<f64>,
+}
+
+/// Persons who share keys and branches: the classes, and what the rules test.
+pub(super) struct Group {
+    pub classes: Vec<Class>,
+    /// The income attribute's value, for rules that test its sign (the same sign for
+    /// every class of the group).
+    pub income: Option<f64>,
+}
 
 /// Constants of one arm.
 pub(super) struct ArmCfg {

@@ -6,15 +6,13 @@
 use crate::dynamics::{Decision, Draws, GapOwner, NO_GAP, Person};
 use crate::model::Organisation;
 
-use super::arm::Arm;
+use super::arm::{Arm, Group, PRUNE, Row};
 use super::mass::{Key, excess_round, excess_scale};
 
 /// The interval of each decision (`Decision as usize`), and one more that is not the
 /// engine's: the end of a gap, decided step by step (`arm::GapLaw`).
 const GAP_END: usize = Decision::ALL.len();
 const LANES: usize = GAP_END + 1;
-/// Conditional probability below which a branch is not followed.
-pub(super) const PRUNE: f64 = 1e-15;
 
 /// Enumerates the branches of a step: the step is re-run once per branch, following a
 /// script of choices, and every decision on a uniform splits that uniform's current
@@ -162,36 +160,6 @@ pub(super) struct Leaf {
     pub n_moves: usize,
     /// The transition bucket taken, if the transition was decided on this branch.
     pub bucket: Option<usize>,
-}
-
-/// The transition row of one key: its destinations, and per class the probability of
-/// each bucket (bucket j < n: destination j; bucket n: staying), whether the class's row
-/// was clamped, and which buckets any class can reach.
-pub(super) struct Row {
-    pub dests: Vec<usize>,
-    /// `probs[c * (n + 1) + j]`.
-    pub probs: Vec<f64>,
-    pub clamped: Vec<bool>,
-    pub live: Vec<bool>,
-    pub weights: Vec<f64>,
-}
-
-/// Persons whose dynamics differ only in their transition probabilities (risk-factor
-/// product, attributes that multiply hazards): they share keys and branches, and a mass
-/// carries one block per class.
-#[derive(Debug, Clone)]
-pub(super) struct Class {
-    pub risk: f32,
-    /// Attribute values (exact for those that multiply hazards).
-    pub attrs: Vec<f64>,
-}
-
-/// Persons who share keys and branches: the classes, and what the rules test.
-pub(super) struct Group {
-    pub classes: Vec<Class>,
-    /// The income attribute's value, for rules that test its sign (the same sign for
-    /// every class of the group).
-    pub income: Option<f64>,
 }
 
 /// One branch of a person's step: the key as the step changes it, the branch's record,

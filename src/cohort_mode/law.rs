@@ -9,7 +9,10 @@ use crate::cohort::{ATTR_SCALE, Cohort, MAX_AGE_MONTHS};
 use crate::dist::Dist;
 use crate::model::*;
 
-use super::{MAX_RISK_CLASSES, MAX_TYPES};
+/// Largest number of distinct risk-factor products enumerated.
+pub const MAX_RISK_CLASSES: usize = 4096;
+/// Largest number of person types (batch × age path × risk × attribute nodes) propagated.
+pub const MAX_TYPES: usize = 2_000_000;
 
 /// P(X < y) for the draw `X = d.quantile(U)`, `U` uniform: the largest `u` with
 /// `quantile(u) < y`, found by bisection on the quantile function itself, so that it

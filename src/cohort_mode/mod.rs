@@ -53,16 +53,11 @@ use crate::ledger::ArmRep;
 use crate::model::*;
 use crate::{Error, RunOptions, RunOutput, Scenario};
 
-pub use law::{clamped_points, prob_below};
+pub use law::{MAX_RISK_CLASSES, MAX_TYPES, clamped_points, prob_below};
 
 use arm::ArmCfg;
 use law::PopLaw;
 use propagate::run_arm;
-
-/// Largest number of distinct risk-factor products enumerated.
-pub const MAX_RISK_CLASSES: usize = 4096;
-/// Largest number of person types (batch × age path × risk × attribute nodes) propagated.
-pub const MAX_TYPES: usize = 2_000_000;
 
 /// Run a scenario in cohort mode. Without uncertain values this is one replication at
 /// the central values; with uncertain values, replication `r` is the exact expectation
@@ -80,7 +75,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, Error> {
     let results: Vec<crate::Kept> = reps
         .par_iter()
         .map(|&r| {
-            let models = crate::models_for(scenario, r)?;
+            let models = scenario.models_for(r)?;
             if let Some(reason) = unsupported(&models) {
                 return Err(Error::Input(format!("in replication {r}: {reason}")));
             }

@@ -12,9 +12,9 @@ use crate::engine::outcome_months;
 use crate::ledger::ArmRep;
 use crate::model::*;
 
-use super::MAX_TYPES;
-use super::arm::{Arm, ArmCfg};
-use super::branch::{Class, Group, Scratch, step_leaves};
+use super::arm::{Arm, ArmCfg, Class, Group};
+use super::branch::{Scratch, step_leaves};
+use super::law::MAX_TYPES;
 use super::law::PopLaw;
 use super::mass::{Key, Mass};
 

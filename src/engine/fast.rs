@@ -16,8 +16,7 @@ use crate::dynamics::{S_ABSORBING, S_ELIGIBLE, S_RULES};
 use crate::model::{PHASE_AFTER, PHASE_IN, PHASE_NONE};
 use crate::rng::*;
 
-use super::SUB;
-use super::pass::ArmCtx;
+use super::ctx::{ArmCtx, SUB};
 use super::person::{ABSORBED, Hot, PersonState, REFERABLE};
 
 impl ArmCtx<'_> {

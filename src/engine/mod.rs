@@ -20,35 +20,22 @@
 //! replication do not interact; they run side by side, step by step (`run_arms`), so that
 //! the month blocks of the random numbers they share are computed once for all of them.
 
+mod ctx;
 mod fast;
+pub mod memory;
 mod pass;
 mod person;
 
 use rayon::prelude::*;
 
 use crate::cohort::Cohort;
-use crate::ledger::{ArmRep, ChunkTally};
+use crate::ledger::ArmRep;
 use crate::model::Model;
 use crate::rng::Streams;
 
+pub use ctx::{CHUNK, OUTCOME_MONTHS};
 pub use pass::outcome_months;
 pub use person::PERSON_BYTES;
-
-/// Persons per work unit in the monthly pass. Fixed (not derived from the thread count),
-/// so results are identical whatever the number of threads.
-pub const CHUNK: usize = ChunkTally::MAX_PERSONS;
-
-/// Outcome checkpoints in months since entry (MODEL.md §7).
-pub const OUTCOME_MONTHS: [u32; 4] = [6, 12, 24, 36];
-
-/// Persons per group of the person pass: their month blocks are generated at a time, and
-/// what the rest loop reads of the next group is prefetched while this one is stepped.
-/// Small enough that a group's blocks, states and prefetched lines stay in L1 and that one
-/// group's prefetches (about fifty lines) do not queue behind each other; large enough
-/// to amortise the per-group calls. At 10^6 × 120 on one thread, 64 took 16 % less CPU
-/// time than 128 and 30 % less than 256; 32, 48 and 96 were slower than 64
-/// (BENCHMARKS.md, seventh round).
-const SUB: usize = 64;
 
 /// Everything one replication produced, per arm.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,14 +72,15 @@ pub fn run_replication_paths(
 /// models for a replication (the same models for all, unless parameters are uncertain);
 /// `keep(models, result)` reduces a finished replication to what the caller keeps, on the
 /// worker that ran it, so that only the replications in flight hold their full ledgers.
-pub fn run_replications<F, K, T, P>(
+pub fn run_replications<F, K, T, P, E>(
     reps: &[u32],
     compile: F,
     keep: K,
     progress: P,
-) -> Result<Vec<T>, crate::Error>
+) -> Result<Vec<T>, E>
 where
-    F: Fn(u32) -> Result<Vec<Model>, crate::Error> + Sync,
+    E: Send,
+    F: Fn(u32) -> Result<Vec<Model>, E> + Sync,
     K: Fn(&[Model], RepResult) -> T + Sync,
     T: Send,
     P: Fn() + Sync,

@@ -8,90 +8,13 @@ use rayon::prelude::*;
 use crate::cohort::Cohort;
 use crate::dynamics::rates::Tables;
 use crate::dynamics::{Dynamics, S_ABSORBING};
-use crate::ledger::{ArmRep, ChunkTally, Layout, OutcomeTally, Tally};
+use crate::ledger::{ArmRep, Tally};
 use crate::model::*;
 use crate::rng::*;
 
+use super::ctx::{ArmCtx, CHUNK, ChunkOut, OUTCOME_MONTHS, Pass, SUB};
 use super::fast::{Lanes, age_until, block_of, prefetch, quiet_cached};
 use super::person::{ABSORBED, Cold, Hot, PersonState};
-use super::{CHUNK, OUTCOME_MONTHS, SUB};
-
-/// Per-arm constants the person pass needs: the arm's dynamics and what the short path
-/// and the tally derive from it.
-pub(super) struct ArmCtx<'a> {
-    pub dy: Dynamics<'a>,
-    pub cohort: &'a Cohort,
-    pub streams: Streams,
-    pub age_risk: &'a [f32],
-    pub tally_layout: &'a Layout,
-    /// The cohort's columns of the attributes the tally sums, in `sum_attrs` order.
-    pub sum_cols: Vec<&'a [i64]>,
-    /// The cohort's folded age column (`Cohort::age_off`).
-    pub age_off: &'a [u32],
-    /// The programme's `retention_per_step` (1 without a programme).
-    pub retention: f32,
-    /// The short path may cache row totals (not when hazards change with the step).
-    pub cache: bool,
-    /// `age_until[state * (MAX_AGE_MONTHS + 1) + a]`: the first age in months above `a`
-    /// at which the state's row or the age hazard ratio changes (`u16::MAX`: none).
-    pub age_until: Vec<u16>,
-    pub income_attr: Option<usize>,
-}
-
-/// What every chunk's pass needs to know about step `t` besides the persons.
-pub(super) struct Pass {
-    /// Short path for quiet person-steps and the standing tally (else the reference: the
-    /// full step for everyone and a tally recounted person by person).
-    fast: bool,
-    /// The persons who enter at `t`.
-    entering: std::ops::Range<usize>,
-    /// A person outside the programme is referred at `t` when the referral lane's draw is
-    /// below this (`rng::draws_below` of the referral probability; 0 outside the window).
-    referral_below: u64,
-    /// The persons at an outcome checkpoint at `t`: `(k, lo, hi)`, persons `lo..hi` are
-    /// the `k`-th checkpoint's months after their entry.
-    checkpoints: Vec<(usize, usize, usize)>,
-}
-
-/// What a chunk of persons contributes to one step. One per chunk, kept across steps and
-/// cleared after each merge, so the monthly pass allocates no per-person buffer (only the
-/// step's short list of chunk work items, `run_arms`).
-pub(super) struct ChunkOut {
-    /// The chunk's persons per cell now, kept across steps: persons join when they enter
-    /// and are shifted when they change cell, so the persons whose step changes nothing
-    /// (most) cost nothing in the tally.
-    standing: ChunkTally,
-    /// The cells at this step's trace point, merged into the step's tally.
-    cells: ChunkTally,
-    outcomes: OutcomeTally,
-    pub referrals: Vec<(u32, u16)>,
-    pub in_prog_delta: i64,
-    pub transitions: Vec<u32>,
-    pub clamped: u64,
-}
-
-impl ChunkOut {
-    fn new(m: &Model, layout: &crate::ledger::Layout, checkpoints: usize) -> ChunkOut {
-        ChunkOut {
-            standing: ChunkTally::new(layout),
-            cells: ChunkTally::new(layout),
-            outcomes: OutcomeTally::new(layout, checkpoints),
-            referrals: Vec::new(),
-            in_prog_delta: 0,
-            transitions: vec![0; m.states.len() * m.states.len() * 2],
-            clamped: 0,
-        }
-    }
-
-    fn clear(&mut self) {
-        self.cells.clear();
-        self.outcomes.clear();
-        self.referrals.clear();
-        self.in_prog_delta = 0;
-        self.transitions.fill(0);
-        self.clamped = 0;
-    }
-}
 
 impl ArmCtx<'_> {
     #[inline(always)]

@@ -9,7 +9,7 @@ use crate::dynamics::{Decision, Draws, GapOwner, NO_GAP, Person, S_ABSORBING, ga
 use crate::model::Organisation;
 use crate::rng::*;
 
-use super::pass::{ArmCtx, ChunkOut};
+use super::ctx::{ArmCtx, ChunkOut};
 
 /// The part of a person's state in one arm that the sweep of cached quiet steps reads
 /// (`fast::quiet_cached`), kept in an array of its own: eight bytes, so that the

@@ -9,13 +9,15 @@
 pub mod error;
 pub mod locate;
 pub mod params;
+pub mod path;
 pub mod raw;
 mod validate;
 
 use std::path::{Path, PathBuf};
 
 pub use error::{Diagnostics, Issue, Origin, ScenarioError};
-use toml::{Table, Value};
+pub use path::{parse_value, set_path, split_path};
+use toml::Table;
 
 use crate::model::Model;
 
@@ -41,8 +43,50 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The counterfactual arm's model: what every arm shares (population, states,
+    /// actors, items, horizon).
     pub fn base(&self) -> &Model {
         &self.arms[self.counterfactual]
+    }
+
+    /// The models of every arm for replication `rep`: the central models, or — when the
+    /// scenario has uncertain values — a fresh draw of every parameter from the
+    /// replication's own streams (the same draw for all arms).
+    pub fn models_for(&self, rep: u32) -> Result<Vec<Model>, ScenarioError> {
+        if self.uncertain.is_empty() {
+            return Ok(self.arms.clone());
+        }
+        let streams = crate::rng::Streams::new(self.base().seed, rep);
+        let mut drawn: Vec<(String, f64)> = Vec::new();
+        let mut draw = |path: &str, d: &crate::dist::Dist| -> f64 {
+            let mut g = streams.sequence(
+                crate::rng::path_hash(path),
+                0,
+                crate::rng::Purpose::Parameter,
+            );
+            let v = d.sample(&mut g);
+            if !drawn.iter().any(|(p, _)| p == path) {
+                drawn.push((path.to_string(), v));
+            }
+            v
+        };
+        let result = self.source.compile_arms(&mut draw);
+        result.map_err(|mut e| {
+            // Each value's range was checked on its own before the run
+            // (`analysis::psa::check_ranges`), so this is a rule that joins several values.
+            let values = drawn
+                .iter()
+                .map(|(p, v)| format!("{p} = {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            for i in &mut e.issues {
+                i.message = format!(
+                    "in replication {rep}, the parameter draw gives an invalid model: {} (values drawn: {values}); make the uncertain values that enter this rule narrower, or write the rule so that every draw satisfies it (e.g. hazards instead of probabilities: competing risks keep every row within 1)",
+                    i.message
+                );
+            }
+            e
+        })
     }
 }
 
@@ -94,95 +138,6 @@ pub fn parse(path: &Path, text: String) -> Result<Source, ScenarioError> {
         doc,
         overrides: Vec::new(),
     })
-}
-
-/// Split a dotted key path; `"quoted.parts"` keep their dots.
-pub fn split_path(path: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in path.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    parts.push(cur);
-    parts
-}
-
-/// Parse the right-hand side of `--set key=value` as a TOML value; a bare word that is
-/// not valid TOML (e.g. `co_located`) is taken as a string.
-pub fn parse_value(text: &str) -> Value {
-    let doc = format!("v = {text}");
-    match toml::from_str::<Table>(&doc) {
-        Ok(mut t) => t.remove("v").unwrap_or(Value::String(text.to_string())),
-        Err(_) => Value::String(text.to_string()),
-    }
-}
-
-/// Set `path` in `doc` to `value`. Every component but the last must already exist (so
-/// that a misspelt table name is caught); the last may be new, and the schema then
-/// decides whether it is a valid key. On error `doc` is left unchanged.
-pub fn set_path(doc: &mut Table, path: &[String], value: Value) -> Result<(), String> {
-    if path.is_empty() {
-        return Err("the key path is empty".into());
-    }
-    let mut copy = Value::Table(doc.clone());
-    set_in(&mut copy, path, 0, value)?;
-    if let Value::Table(t) = copy {
-        *doc = t;
-    }
-    Ok(())
-}
-
-fn set_in(cur: &mut Value, path: &[String], depth: usize, value: Value) -> Result<(), String> {
-    let part = &path[depth];
-    let walked = path[..=depth].join(".");
-    let last = depth + 1 == path.len();
-    match cur {
-        Value::Table(t) => {
-            if last {
-                t.insert(part.clone(), value);
-                return Ok(());
-            }
-            let known: Vec<String> = t.keys().cloned().collect();
-            let next = t.get_mut(part.as_str()).ok_or_else(|| {
-                format!(
-                    "`{walked}` does not exist; keys here are: {}",
-                    if known.is_empty() {
-                        "(none)".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                )
-            })?;
-            set_in(next, path, depth + 1, value)
-        }
-        Value::Array(a) => {
-            let n = a.len();
-            let i: usize = part.parse().map_err(|_| {
-                format!(
-                    "`{walked}` indexes an array: use a number from 0 to {}",
-                    n.saturating_sub(1)
-                )
-            })?;
-            let slot = a.get_mut(i).ok_or_else(|| {
-                format!("`{walked}`: index {i} is out of range (the array has {n} elements)")
-            })?;
-            if last {
-                *slot = value;
-                Ok(())
-            } else {
-                set_in(slot, path, depth + 1, value)
-            }
-        }
-        _ => Err(format!(
-            "`{}` is a value, not a table: it has no key `{part}`",
-            path[..depth].join(".")
-        )),
-    }
 }
 
 impl Source {

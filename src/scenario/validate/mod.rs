@@ -50,8 +50,9 @@ use toml::Table;
 use self::check::{Ctx, issue};
 use self::read::deserialize;
 use super::error::{Diagnostics, Issue, Origin};
+use super::params;
+use super::path::{set_path, split_path};
 use super::raw::{RawArm, RawScenario};
-use super::{params, set_path, split_path};
 use crate::dist::Dist;
 use crate::model::Model;
 

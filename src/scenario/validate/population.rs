@@ -98,9 +98,9 @@ fn check_persons(p: &RawPopulation, c: &mut Ctx) {
                 if persons > MAX_PERSONS {
                     format!(
                         " (the documented maximum, docs/robustness.md \"Limits\"; this cohort alone would need at least {} of memory); simulate a representative cohort and scale the totals",
-                        crate::limits::gib(
+                        crate::engine::memory::gib(
                             (persons as u64)
-                                .saturating_mul(crate::limits::bytes_per_person(p.attributes.len(), 1))
+                                .saturating_mul(crate::engine::memory::bytes_per_person(p.attributes.len(), 1))
                         )
                     )
                 } else {
