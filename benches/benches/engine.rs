@@ -34,7 +34,7 @@ fn sized(persons: u64, horizon: u32, reps: u32) -> Scenario {
 
 /// Person-months of one replication summed over arms (what `rehabsim run` counts).
 fn person_months(sc: &Scenario) -> u64 {
-    let models = rehabsim::models_for(sc, 0).unwrap();
+    let models = sc.models_for(0).unwrap();
     engine::run_replication(&models, 0, false)
         .arms
         .iter()
@@ -124,7 +124,7 @@ fn bare_loop(c: &mut Criterion) {
 
 fn step(c: &mut Criterion) {
     let sc = sized(100_000, 120, 1);
-    let models = rehabsim::models_for(&sc, 0).unwrap();
+    let models = sc.models_for(0).unwrap();
     let mut g = c.benchmark_group("step");
     g.sample_size(10);
     g.throughput(Throughput::Elements(person_months(&sc)));
@@ -174,7 +174,7 @@ fn psa_draw(c: &mut Criterion) {
     g.bench_function("models_for", |b| {
         b.iter(|| {
             rep = rep.wrapping_add(1) % 200;
-            black_box(rehabsim::models_for(&sc, rep).unwrap())
+            black_box(sc.models_for(rep).unwrap())
         })
     });
     g.finish();

@@ -44,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
     if work > MAX_WORK {
         return;
     }
-    let models = match rehabsim::models_for(&scenario, 0) {
+    let models = match scenario.models_for(0) {
         Ok(models) => models,
         Err(e) => {
             let _ = e.to_string();
