@@ -60,16 +60,16 @@ fn dispatch(cli: cli::Cli, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
             println!(
                 "{}: valid — {} arms ({}), {} states, {} actors, {} items, {} uncertain values",
                 a.scenario.display(),
-                sc.arms.len(),
-                sc.arms
+                sc.arms().len(),
+                sc.arms()
                     .iter()
-                    .map(|m| m.arm.id.as_str())
+                    .map(|m| m.arm().id.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-                sc.base().states.len(),
-                sc.base().actors.len(),
-                sc.base().items.len(),
-                sc.uncertain.len()
+                sc.base().states().len(),
+                sc.base().actors().len(),
+                sc.base().items().len(),
+                sc.uncertain().len()
             );
             Ok(())
         }
@@ -88,7 +88,7 @@ fn run(a: cli::RunArgs, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
     src.apply_overrides(&a.run.overrides())?;
     let scenario = src.compile()?;
     if let (Some(dir), None) = (&a.run.out, a.shard) {
-        output::outdir::check(dir, &scenario.base().name, a.force).map_err(Error::Input)?;
+        output::outdir::check(dir, scenario.base().name(), a.force).map_err(Error::Input)?;
     }
     let pool = thread_pool(a.run.threads)?;
     let mut opts = match a.shard {
@@ -101,13 +101,13 @@ fn run(a: cli::RunArgs, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
     let reps_to_run = opts
         .replications
         .as_ref()
-        .map_or(base.replications as usize, Vec::len);
+        .map_or(base.replications() as usize, Vec::len);
     let progress = progress::Progress::new(
         !a.run.quiet && std::io::stderr().is_terminal(),
         reps_to_run,
-        base.population.persons as f64
-            * f64::from(base.horizon * base.months_per_step())
-            * scenario.arms.len() as f64,
+        base.population().persons as f64
+            * f64::from(base.horizon() * base.months_per_step())
+            * scenario.arms().len() as f64,
     );
     if a.cohort && a.shard.is_some() {
         return Err(Error::Input(
@@ -139,9 +139,9 @@ fn run(a: cli::RunArgs, interrupted: &Arc<AtomicBool>) -> Result<(), Error> {
     }
     if let Some(dir) = &a.run.out {
         if a.shard.is_none() {
-            let src = &scenario.source;
+            let src = &scenario.source();
             let marker = output::outdir::Marker::new(
-                &scenario.base().name,
+                scenario.base().name(),
                 &src.path,
                 &src.text,
                 &src.overrides,
@@ -234,9 +234,9 @@ fn merge(a: cli::MergeArgs) -> Result<(), Error> {
     }
     let csv_opts = output::csv::CsvOptions::default();
     // The same marker as `run --out`, so the merged folder is the unsharded run's.
-    let src = &scenario.source;
+    let src = &scenario.source();
     let marker =
-        output::outdir::Marker::new(&scenario.base().name, &src.path, &src.text, &src.overrides);
+        output::outdir::Marker::new(scenario.base().name(), &src.path, &src.text, &src.overrides);
     write_file(&a.out, output::outdir::MARKER, &marker.to_bytes())?;
     for (name, bytes) in output::result_files(&scenario, &out, &csv_opts) {
         output::write_atomic(&a.out, &name, &bytes)

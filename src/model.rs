@@ -402,33 +402,123 @@ pub struct Target {
 }
 
 /// The model of one arm. All arms of a scenario share everything but the values.
+///
+/// Only validation builds one (`scenario::Source::compile`): every invariant in the module
+/// docs holds by construction, and code outside the crate reads a model through the
+/// getters below but cannot change it. Inside the crate, code that derives a changed
+/// model (the expected sheet's larger cohort, break-even's scaled effect) checks the
+/// bounds the change can break again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
-    pub name: String,
-    pub description: String,
-    pub price_year: Option<i64>,
-    pub currency: String,
-    pub seed: u64,
-    pub replications: u32,
-    pub horizon: u32,
-    pub steps_per_year: u32,
-    pub accounting: Accounting,
-    pub actors: Vec<Actor>,
-    pub states: Vec<State>,
-    pub clock_names: Vec<String>,
-    pub transitions: Vec<Option<Transitions>>,
-    pub rules: Vec<Rule>,
-    pub population: Population,
-    pub items: Vec<Item>,
-    pub lines: Vec<Line>,
-    pub measures: Vec<Measure>,
-    pub arm: Arm,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) price_year: Option<i64>,
+    pub(crate) currency: String,
+    pub(crate) seed: u64,
+    pub(crate) replications: u32,
+    pub(crate) horizon: u32,
+    pub(crate) steps_per_year: u32,
+    pub(crate) accounting: Accounting,
+    pub(crate) actors: Vec<Actor>,
+    pub(crate) states: Vec<State>,
+    pub(crate) clock_names: Vec<String>,
+    pub(crate) transitions: Vec<Option<Transitions>>,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) population: Population,
+    pub(crate) items: Vec<Item>,
+    pub(crate) lines: Vec<Line>,
+    pub(crate) measures: Vec<Measure>,
+    pub(crate) arm: Arm,
     /// `handover[from * S + to]`: a move from→to changes the responsible agency.
-    pub handover: Vec<bool>,
-    pub targets: Vec<Target>,
+    pub(crate) handover: Vec<bool>,
+    pub(crate) targets: Vec<Target>,
 }
 
 impl Model {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    pub fn price_year(&self) -> Option<i64> {
+        self.price_year
+    }
+
+    pub fn currency(&self) -> &str {
+        &self.currency
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn replications(&self) -> u32 {
+        self.replications
+    }
+
+    pub fn horizon(&self) -> u32 {
+        self.horizon
+    }
+
+    pub fn steps_per_year(&self) -> u32 {
+        self.steps_per_year
+    }
+
+    pub fn accounting(&self) -> &Accounting {
+        &self.accounting
+    }
+
+    pub fn actors(&self) -> &[Actor] {
+        &self.actors
+    }
+
+    pub fn states(&self) -> &[State] {
+        &self.states
+    }
+
+    pub fn clock_names(&self) -> &[String] {
+        &self.clock_names
+    }
+
+    pub fn transitions(&self) -> &[Option<Transitions>] {
+        &self.transitions
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn population(&self) -> &Population {
+        &self.population
+    }
+
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+
+    pub fn measures(&self) -> &[Measure] {
+        &self.measures
+    }
+
+    pub fn arm(&self) -> &Arm {
+        &self.arm
+    }
+
+    pub fn handover(&self) -> &[bool] {
+        &self.handover
+    }
+
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+
     pub fn months_per_step(&self) -> u32 {
         12 / self.steps_per_year
     }

@@ -44,9 +44,9 @@ fn a_deterministic_scenario_gives_identical_results_in_both_engines() {
     let m = micro(&sc);
     let c = exact(&sc);
     assert_eq!(c.reps.len(), 1);
-    for (a, model) in sc.arms.iter().enumerate() {
+    for (a, model) in sc.arms().iter().enumerate() {
         let (x, y) = (&m.reps[0].arms[a], &c.reps[0].arms[a]);
-        let arm = &model.arm.id;
+        let arm = &model.arm().id;
         assert_eq!(x.occupancy, y.occupancy, "{arm}: occupancy");
         assert_eq!(x.in_programme, y.in_programme, "{arm}: in programme");
         assert_eq!(x.point_flows, y.point_flows, "{arm}: postings at points");
@@ -70,8 +70,8 @@ fn a_deterministic_scenario_gives_identical_results_in_both_engines() {
         "every person starts the programme"
     );
     assert!(prog.clamped > 0, "the programme effect pushes rows above 1");
-    let no_income = sc.arms[1].state_index("no_income").unwrap();
-    let exited = sc.arms[1].state_index("exited").unwrap();
+    let no_income = sc.arms()[1].state_index("no_income").unwrap();
+    let exited = sc.arms()[1].state_index("exited").unwrap();
     assert!(
         (0..=24).any(|p| prog.occ(p, no_income, 0) > 0.0),
         "hand-over gaps"
@@ -105,12 +105,12 @@ fn mean_se(xs: &[f64]) -> (f64, f64) {
 fn sheet_checks(sc: &Scenario, m: &RunOutput, c: &RunOutput) -> Vec<Check> {
     let base = sc.base();
     let rows = &m.evaluated.rows;
-    let h = base.horizon as f64;
+    let h = base.horizon() as f64;
     // Both engines round each posting (line × point or step × sex) to the öre.
-    let slack = 2.0 * 0.005 * (2.0 * h + 1.0) * base.lines.len() as f64 * 2.0;
-    let cf = sc.counterfactual;
+    let slack = 2.0 * 0.005 * (2.0 * h + 1.0) * base.lines().len() as f64 * 2.0;
+    let cf = sc.counterfactual();
     let mut out = Vec::new();
-    for (a, model) in sc.arms.iter().enumerate() {
+    for (a, model) in sc.arms().iter().enumerate() {
         let diffs: Vec<Option<usize>> = if a == cf {
             vec![None]
         } else {
@@ -118,8 +118,8 @@ fn sheet_checks(sc: &Scenario, m: &RunOutput, c: &RunOutput) -> Vec<Check> {
         };
         for sub in diffs {
             let name = match sub {
-                None => model.arm.id.clone(),
-                Some(b) => format!("{} - {}", model.arm.id, sc.arms[b].arm.id),
+                None => model.arm().id.clone(),
+                Some(b) => format!("{} - {}", model.arm().id, sc.arms()[b].arm().id),
             };
             let val =
                 |run: &RunOutput, r: usize, f: &dyn Fn(&rehabsim::balance::Valuation) -> f64| {
@@ -138,7 +138,7 @@ fn sheet_checks(sc: &Scenario, m: &RunOutput, c: &RunOutput) -> Vec<Check> {
                     });
                 }
             }
-            for (mi, me) in model.measures.iter().enumerate() {
+            for (mi, me) in model.measures().iter().enumerate() {
                 let f = |v: &rehabsim::balance::Valuation| v.measures[mi][0] + v.measures[mi][1];
                 out.push(Check {
                     what: format!("{name}: measure {}", me.id),
@@ -221,7 +221,7 @@ fn example_agrees(path: &str, persons: u64, reps: u32, extra: &[&str]) {
     let m = micro(&sc);
     let c = exact(&sc);
     assert_eq!(c.summary.mode.as_deref(), Some("cohort"));
-    for (a, model) in sc.arms.iter().enumerate() {
+    for (a, model) in sc.arms().iter().enumerate() {
         rehabsim::ledger::check_balance(model, &c.reps[0].arms[a])
             .unwrap_or_else(|e| panic!("{e}"));
     }
@@ -367,7 +367,7 @@ fn constant_hazards_match_matrix_powers() {
                 "cohort mode, month {t}, state {s}: {got} vs N π₀ Pᵗ = {want}"
             );
             checks.push(Check {
-                what: format!("month {t}, state {}", sc.base().states[s].id),
+                what: format!("month {t}, state {}", sc.base().states()[s].id),
                 reps: m
                     .reps
                     .iter()
@@ -579,13 +579,13 @@ fn with_uncertain_values_each_replication_is_the_expectation_given_its_draw() {
     let sc = compile_file("scenarios/examples/three_state_illness.toml", &sets);
     let c = exact(&sc);
     assert_eq!(c.reps.len(), 4);
-    let cf = sc.counterfactual;
+    let cf = sc.counterfactual();
     for (r, rep) in c.reps.iter().enumerate() {
         // The microsimulation's replication r uses this draw for every arm.
         let models = sc.models_for(r as u32).unwrap_or_else(|e| panic!("{e}"));
         let sick = models[cf].state_index("sick").unwrap();
         let dead = models[cf].state_index("dead").unwrap();
-        let rate = models[cf].transitions[sick]
+        let rate = models[cf].transitions()[sick]
             .as_ref()
             .and_then(|tr| tr.dests.iter().find(|d| d.to == dead))
             .map(|d| d.rate.at(0.0))
@@ -678,10 +678,10 @@ fn every_mechanism_agrees_month_by_month_with_the_microsimulation() {
     let c = exact(&sc);
     let base = sc.base();
     let mut checks = Vec::new();
-    for (a, model) in sc.arms.iter().enumerate() {
-        let arm = &model.arm.id;
-        for t in 0..=base.horizon as usize {
-            for (s, st) in base.states.iter().enumerate() {
+    for (a, model) in sc.arms().iter().enumerate() {
+        let arm = &model.arm().id;
+        for t in 0..=base.horizon() as usize {
+            for (s, st) in base.states().iter().enumerate() {
                 let occ = |r: &rehabsim::engine::RepResult| {
                     r.arms[a].occ(t, s, 0) + r.arms[a].occ(t, s, 1)
                 };

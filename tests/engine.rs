@@ -226,7 +226,7 @@ fn dropping_the_ledgers_after_valuing_changes_no_output() {
             rehabsim::run(&sc, &RunOptions::default()).unwrap(),
             rehabsim::run(&sc, &keep).unwrap(),
         )];
-        if rehabsim::cohort_mode::unsupported(&sc.arms).is_none() {
+        if rehabsim::cohort_mode::unsupported(sc.arms()).is_none() {
             runs.push((
                 "cohort mode",
                 rehabsim::cohort_mode::run(&sc, &RunOptions::default()).unwrap(),
@@ -253,8 +253,8 @@ fn dropping_the_ledgers_after_valuing_changes_no_output() {
             assert!(files(&lean) == files(&kept), "{shown}: the outputs differ");
             for (k, rep) in kept.reps.iter().enumerate() {
                 let models = sc.models_for(rep.replication).unwrap();
-                let acc = &models[sc.counterfactual].accounting;
-                for (a, (m, arm)) in sc.arms.iter().zip(&rep.arms).enumerate() {
+                let acc = &models[sc.counterfactual()].accounting();
+                for (a, (m, arm)) in sc.arms().iter().zip(&rep.arms).enumerate() {
                     let v = rehabsim::balance::value_with(m, acc, arm, &kept.evaluated.rows);
                     assert_eq!(
                         lean.evaluated.valuations[a][k], v,
@@ -370,9 +370,9 @@ fn arms_run_side_by_side_equal_each_arm_run_alone() {
             );
             // Displacement moves effects between arms after the run; compare the arms it
             // leaves alone.
-            let displaced = models.iter().any(|m| m.accounting.displacement > 0.0);
+            let displaced = models.iter().any(|m| m.accounting().displacement > 0.0);
             for (k, m) in models.iter().enumerate() {
-                if displaced && !m.arm.counterfactual {
+                if displaced && !m.arm().counterfactual {
                     continue;
                 }
                 let alone = rehabsim::engine::run_replication(std::slice::from_ref(m), rep, false);

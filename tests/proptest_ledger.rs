@@ -535,10 +535,10 @@ proptest! {
         let (one, out) = summary_bytes(&sc, 1);
 
         for rep in &out.reps {
-            for (m, arm) in sc.arms.iter().zip(&rep.arms) {
+            for (m, arm) in sc.arms().iter().zip(&rep.arms) {
                 // 1. The ledger identity, to the öre, at every point and step.
                 check_balance(m, arm).map_err(|e| {
-                    TestCaseError::fail(format!("{e} (arm {}, replication {})", m.arm.id, rep.replication))
+                    TestCaseError::fail(format!("{e} (arm {}, replication {})", m.arm().id, rep.replication))
                 })?;
                 for p in 0..arm.points {
                     let mut present = 0.0;
@@ -552,7 +552,7 @@ proptest! {
                     }
                     // 3. Conservation: everyone who has entered is in exactly one state.
                     let entered = spec.entered_by(p as u32) as f64;
-                    prop_assert_eq!(present, entered, "point {} of arm {}", p, m.arm.id);
+                    prop_assert_eq!(present, entered, "point {} of arm {}", p, m.arm().id);
                     let in_prog = arm.in_programme[p * 2] + arm.in_programme[p * 2 + 1];
                     prop_assert!(in_prog >= 0.0 && in_prog <= present);
                 }

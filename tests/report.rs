@@ -332,7 +332,7 @@ fn every_chart_is_an_svg_with_its_series() {
     let d = &s.differences[&key];
     let src = rehabsim::scenario::load(Path::new(DEFAULT)).unwrap();
     let sc = src.compile().unwrap();
-    let states = &sc.base().states;
+    let states = &sc.base().states();
 
     // Fan chart per arm: a band (polygon) and a line per state, each state in the legend.
     for arm in s.arms.keys() {

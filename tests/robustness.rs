@@ -346,11 +346,11 @@ fn the_memory_estimate_follows_the_engine_data_structures() {
     src.apply_overrides(&["population.persons=1000000".into()])
         .expect("override");
     let sc = src.compile().expect("valid");
-    let est = rehabsim::engine::memory::estimate_memory(&sc.arms, 2, 8, false);
+    let est = rehabsim::engine::memory::estimate_memory(sc.arms(), 2, 8, false);
     // 12 bytes of cohort columns, then for each of the two arms (they run side by side)
     // 20 of person state and 16 of queues (a `(u32, u16)` entry in the referral list and
     // one in the queue); no attributes.
-    assert_eq!(sc.arms.len(), 2);
+    assert_eq!(sc.arms().len(), 2);
     assert_eq!(est.per_person, 12 + 2 * 36);
     assert_eq!(
         est.in_flight, 2,
@@ -360,12 +360,12 @@ fn the_memory_estimate_follows_the_engine_data_structures() {
     assert!(est.simulation < 2 * 90 * 1_000_000, "{}", est.simulation);
     assert!(est.total < 1 << 30, "{}", est.total);
     // Results grow with the replications, not with the persons.
-    let many = rehabsim::engine::memory::estimate_memory(&sc.arms, 1_000_000, 8, false);
+    let many = rehabsim::engine::memory::estimate_memory(sc.arms(), 1_000_000, 8, false);
     assert_eq!(many.in_flight, 8);
     assert!(many.results > 1000 * est.results / 2);
     // Keeping every replication's ledger (a library option for audits) is counted per
     // replication, not only for the replications in flight.
-    let kept = rehabsim::engine::memory::estimate_memory(&sc.arms, 1_000_000, 8, true);
+    let kept = rehabsim::engine::memory::estimate_memory(sc.arms(), 1_000_000, 8, true);
     assert!(
         kept.results > many.results + 1_000_000 * 1000,
         "{} vs {}",
@@ -378,12 +378,12 @@ fn the_memory_estimate_follows_the_engine_data_structures() {
 #[test]
 fn a_run_larger_than_the_memory_is_refused_with_the_estimate_and_the_limit() {
     let sc = tiny();
-    let est = rehabsim::engine::memory::estimate_memory(&sc.arms, 2, 2, false);
+    let est = rehabsim::engine::memory::estimate_memory(sc.arms(), 2, 2, false);
     assert_eq!(
-        rehabsim::engine::memory::check_memory(&sc.arms, &est, Some(est.total)).ok(),
+        rehabsim::engine::memory::check_memory(sc.arms(), &est, Some(est.total)).ok(),
         Some(())
     );
-    let e = rehabsim::engine::memory::check_memory(&sc.arms, &est, Some(1 << 20))
+    let e = rehabsim::engine::memory::check_memory(sc.arms(), &est, Some(1 << 20))
         .expect_err("1 MiB is too little");
     assert_eq!(e.exit_code(), 2);
     assert_eq!(
@@ -393,7 +393,7 @@ fn a_run_larger_than_the_memory_is_refused_with_the_estimate_and_the_limit() {
         )
     );
     assert_eq!(
-        rehabsim::engine::memory::check_memory(&sc.arms, &est, None).ok(),
+        rehabsim::engine::memory::check_memory(sc.arms(), &est, None).ok(),
         Some(())
     );
 }
@@ -424,7 +424,7 @@ fn the_ledger_bound_admits_the_default_scenario_at_the_maximum_cohort() {
     src.apply_overrides(&[format!("population.persons={}", limits::MAX_PERSONS)])
         .expect("override");
     let sc = src.compile().expect("valid at 10^8 persons");
-    for m in &sc.arms {
+    for m in sc.arms() {
         let b = limits::ledger_bound(m);
         assert!(b.ore <= limits::LEDGER_LIMIT_ORE, "{b:?}");
         // The bound is the sum of the items' worst cases: wages up to the attribute
@@ -544,7 +544,7 @@ fn extreme_multipliers_keep_every_probability_valid_and_the_ledger_balanced() {
                         };
                         let out = rehabsim::run(&sc, &keep).expect("runs");
                         for rep in &out.reps {
-                            for (m, arm) in sc.arms.iter().zip(&rep.arms) {
+                            for (m, arm) in sc.arms().iter().zip(&rep.arms) {
                                 check_balance(m, arm).expect("balanced");
                                 clamped += arm.clamped;
                                 for p in 0..arm.points {
@@ -634,7 +634,7 @@ optimism_bias = true
     // 80 per person-step; the budget 1000 × 1.1 per step.
     assert_eq!(b.per_person_step, 330.0 + 165.0 + 80.0);
     assert!((b.per_step - 1100.0).abs() < 1e-9, "{}", b.per_step);
-    let lines = sc.base().lines.len() as f64;
+    let lines = sc.base().lines().len() as f64;
     assert!((b.ore - (100.0 * (50.0 * 575.0 + b.per_step) + lines)).abs() < 1e-6);
     assert_eq!(b.largest, Some(("benefit".to_string(), 330.0)));
     assert_eq!(limits::check_ledger(sc.base()), Ok(()));

@@ -52,17 +52,18 @@ fn runs_and_balances(name: &str) {
     assert_eq!(out.reps.len(), 3, "{name}");
     for r in &out.reps {
         for (a, arm) in r.arms.iter().enumerate() {
-            ledger::check_balance(&sc.arms[a], arm).unwrap_or_else(|e| {
+            ledger::check_balance(&sc.arms()[a], arm).unwrap_or_else(|e| {
                 panic!(
                     "{name}, replication {}, arm {}: {e}",
-                    r.replication, sc.arms[a].arm.id
+                    r.replication,
+                    sc.arms()[a].arm().id
                 )
             });
         }
     }
     // Every programme arm has participants, and the counterfactual of the programme
     // scenarios none unless it is itself a programme (Success's relocated rehabilitation).
-    for (a, m) in sc.arms.iter().enumerate() {
+    for (a, m) in sc.arms().iter().enumerate() {
         let started: f64 = out
             .reps
             .iter()
@@ -70,9 +71,9 @@ fn runs_and_balances(name: &str) {
             .sum();
         assert_eq!(
             started > 0.0,
-            m.arm.programme.is_some(),
+            m.arm().programme.is_some(),
             "{name}: arm {} has {started} participants",
-            m.arm.id
+            m.arm().id
         );
     }
 }
@@ -131,7 +132,7 @@ fn every_scenario_states_its_price_year_and_compares_with_business_as_usual() {
         let sc = compile(name, 1);
         let m = sc.base();
         let year = m
-            .price_year
+            .price_year()
             .unwrap_or_else(|| panic!("{name}: no price_year"));
         let expected = if HISTORICAL.contains(&name) {
             2012
@@ -139,9 +140,9 @@ fn every_scenario_states_its_price_year_and_compares_with_business_as_usual() {
             2025
         };
         assert_eq!(year, expected, "{name}");
-        assert_eq!(m.currency, "SEK", "{name}");
-        assert!(sc.arms.len() >= 2, "{name}");
-        assert!(m.arm.counterfactual, "{name}");
+        assert_eq!(m.currency(), "SEK", "{name}");
+        assert!(sc.arms().len() >= 2, "{name}");
+        assert!(m.arm().counterfactual, "{name}");
     }
 }
 
@@ -154,20 +155,24 @@ fn historical_scenarios_apply_the_time_limit_and_current_ones_do_not() {
         let sc = compile(name, 1);
         let m = sc.base();
         let sb = m.state_index("sickness_benefit").unwrap();
-        let limit = m.rules.iter().find(|r| r.from == sb);
+        let limit = m.rules().iter().find(|r| r.from == sb);
         if HISTORICAL.contains(&name) {
             let limit = limit.unwrap_or_else(|| panic!("{name}: no time limit"));
             assert_eq!(limit.after, 30, "{name}");
             let wi = m.state_index("work_introduction").unwrap();
             assert_eq!(limit.to, vec![(wi, 1.0)], "{name}");
-            let ends = m.rules.iter().find(|r| r.from == wi).unwrap();
+            let ends = m.rules().iter().find(|r| r.from == wi).unwrap();
             assert_eq!(ends.after, 3, "{name}");
             let renewed = m.state_index("sickness_benefit_renewed").unwrap();
             // Cumulative shares: sickness benefit again first, 0.73 (ISF 2022:5).
             assert_eq!(ends.to[0].0, renewed, "{name}");
             assert!((ends.to[0].1 - 0.73).abs() < 1e-12, "{name}");
             // Work introduction is paid at the 223 SEK/day floor: 223 × 5 × 52 / 12.
-            let item = m.items.iter().find(|i| i.id == "activity_support").unwrap();
+            let item = m
+                .items()
+                .iter()
+                .find(|i| i.id == "activity_support")
+                .unwrap();
             match &item.kind {
                 rehabsim::model::ItemKind::State { states, amount, .. } => {
                     assert!(states[wi], "{name}");
@@ -176,7 +181,7 @@ fn historical_scenarios_apply_the_time_limit_and_current_ones_do_not() {
                 other => panic!("{name}: {other:?}"),
             }
             // The horizon ends with January 2016, before the rule was abolished.
-            assert!(m.horizon <= 73, "{name}");
+            assert!(m.horizon() <= 73, "{name}");
         } else {
             assert!(limit.is_none(), "{name}: a time limit under current rules");
         }
@@ -202,13 +207,13 @@ fn seed_budgets_are_posted_in_full_with_the_esf_share() {
     ] {
         let sc = compile(name, 1);
         let out = run(&sc, &ledgers()).unwrap();
-        let m = &sc.arms[1];
-        let k = m.items.iter().position(|i| i.id == item).unwrap();
+        let m = &sc.arms()[1];
+        let k = m.items().iter().position(|i| i.id == item).unwrap();
         let esf_actor = m.actor_index("external_funders").unwrap();
         let mut posted = 0i64;
         let mut from_esf = 0i64;
-        for (li, line) in m.lines.iter().enumerate().filter(|(_, l)| l.item == k) {
-            for t in 0..m.horizon as usize {
+        for (li, line) in m.lines().iter().enumerate().filter(|(_, l)| l.item == k) {
+            for t in 0..m.horizon() as usize {
                 for sex in 0..2 {
                     let v = out.reps[0].arms[1].step_flow(t, li, sex);
                     posted += v;
@@ -219,11 +224,11 @@ fn seed_budgets_are_posted_in_full_with_the_esf_share() {
             }
         }
         // Rounding to whole öre happens once per line and month: at most ½ öre each.
-        let months = match &m.items[k].kind {
+        let months = match &m.items()[k].kind {
             rehabsim::model::ItemKind::Budget { from, until, .. } => (until - from) as f64,
             other => panic!("{other:?}"),
         };
-        let lines = m.lines.iter().filter(|l| l.item == k).count() as f64;
+        let lines = m.lines().iter().filter(|l| l.item == k).count() as f64;
         assert!(
             ((posted as f64) / 100.0 - total).abs() <= 0.005 * months * lines + 1e-9,
             "{name}: posted {posted} öre"
@@ -233,9 +238,9 @@ fn seed_budgets_are_posted_in_full_with_the_esf_share() {
             "{name}: ESF paid {from_esf} öre, expected {esf} SEK"
         );
         // The counterfactual arm has no programme and pays nothing.
-        let cf: i64 = (0..m.horizon as usize)
+        let cf: i64 = (0..m.horizon() as usize)
             .flat_map(|t| {
-                m.lines
+                m.lines()
                     .iter()
                     .enumerate()
                     .filter(|(_, l)| l.item == k)

@@ -456,7 +456,7 @@ fn damaged_and_foreign_files_are_refused_with_the_reason() {
     let mut part = shard::decode(&file, &bytes).unwrap();
     part.reps[3].arms[1].occupancy.pop();
     let want = part.reps[3].arms[1].occupancy.len() + 1;
-    let second_arm = sc.arms[1].arm.id.clone();
+    let second_arm = sc.arms()[1].arm().id.clone();
     let other = write_shard(&sc, 1, 2, &dir);
     let mut parts = vec![part];
     parts.extend(read(&[other]));
@@ -476,8 +476,8 @@ fn damaged_and_foreign_files_are_refused_with_the_reason() {
     let other = write_shard(&sc, 1, 2, &dir);
     let mut parts = vec![part];
     parts.extend(read(&[other]));
-    let h = sc.arms[1].horizon;
-    let rows = rehabsim::balance::sheet_rows(&sc.arms[0]).len();
+    let h = sc.arms()[1].horizon();
+    let rows = rehabsim::balance::sheet_rows(&sc.arms()[0]).len();
     assert_eq!(
         shard::merge(parts).unwrap_err().to_string(),
         format!(
@@ -485,7 +485,7 @@ fn damaged_and_foreign_files_are_refused_with_the_reason() {
              sheet rows of {h} steps and {} measures; the file was edited or damaged: run the \
              shard again",
             file.display(),
-            sc.arms[1].measures.len()
+            sc.arms()[1].measures().len()
         )
     );
 

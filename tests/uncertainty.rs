@@ -56,7 +56,7 @@ fn run_keeping_ledgers(sc: &Scenario) -> RunOutput {
 
 fn item_amount(m: &Model, id: &str) -> f64 {
     let item = m
-        .items
+        .items()
         .iter()
         .find(|i| i.id == id)
         .expect("the item exists");
@@ -83,8 +83,8 @@ fn zero_variance_distribution_gives_the_plain_numbers_summary_byte_for_byte() {
         rehabsim::output::json::summary_json(&out.summary)
     };
     let fixed = bytes("fixed.toml");
-    assert_eq!(scenario("fixed.toml", &[]).uncertain.len(), 6);
-    assert!(scenario("plain.toml", &[]).uncertain.is_empty());
+    assert_eq!(scenario("fixed.toml", &[]).uncertain().len(), 6);
+    assert!(scenario("plain.toml", &[]).uncertain().is_empty());
     assert!(fixed == bytes("plain.toml"), "summaries differ");
 }
 
@@ -134,8 +134,8 @@ fn every_family_draws_its_mean_and_variance_through_the_scenario() {
     let models: Vec<Vec<Model>> = (0..n)
         .map(|r| sc.models_for(r).expect("every draw compiles"))
         .collect();
-    let ids: Vec<String> = sc.arms[0]
-        .items
+    let ids: Vec<String> = sc.arms()[0]
+        .items()
         .iter()
         .map(|i| i.id.clone())
         .filter(|id| id != "shared")
@@ -195,7 +195,7 @@ fn every_family_draws_its_mean_and_variance_through_the_scenario() {
         "correlation {corr}"
     );
     // The central models are at the means.
-    assert_eq!(item_amount(&sc.arms[0], "gamma_mean_sd"), 6.0);
+    assert_eq!(item_amount(&sc.arms()[0], "gamma_mean_sd"), 6.0);
 }
 
 fn correlation(x: &[f64], y: &[f64]) -> f64 {
@@ -323,7 +323,7 @@ fn an_uncertain_discount_rate_values_each_replication_at_its_own_rate() {
         &["accounting.discount_rate={ dist = \"uniform\", low = 0.0, high = 0.5 }"],
     );
     let out = run_keeping_ledgers(&sc);
-    let cf = sc.counterfactual;
+    let cf = sc.counterfactual();
     let rows = &out.evaluated.rows;
     let mut differs = false;
     for (k, rep) in out.reps.iter().enumerate() {
@@ -331,8 +331,11 @@ fn an_uncertain_discount_rate_values_each_replication_at_its_own_rate() {
         let v = rehabsim::balance::value(&own[cf], &rep.arms[cf], rows);
         assert_eq!(out.evaluated.valuations[cf][k], v);
         // The replication carries its own drawn rate, not the central one.
-        assert_eq!(rep.arms[cf].discount_rate, own[cf].accounting.discount_rate);
-        differs |= rep.arms[cf].discount_rate != sc.arms[cf].accounting.discount_rate;
+        assert_eq!(
+            rep.arms[cf].discount_rate,
+            own[cf].accounting().discount_rate
+        );
+        differs |= rep.arms[cf].discount_rate != sc.arms()[cf].accounting().discount_rate;
     }
     assert!(differs, "every replication was valued at the central rate");
 }
@@ -515,16 +518,11 @@ fn scaling_the_effect_by_the_break_even_factor_brings_society_to_zero() {
     // Run the whole pipeline again (both arms, summary) with every replication's effect
     // scaled by s: society's mean difference is within a quarter of a standard error of
     // zero (the search's target) and within 1 % of the programme's cost.
-    let scaled = |m: Vec<Model>| -> Vec<Model> {
-        m.into_iter()
-            .map(|mut m| {
-                break_even::scale_effect(&mut m, s);
-                m
-            })
-            .collect()
+    let scaled = |m: &[Model]| -> Result<Vec<Model>, rehabsim::Error> {
+        m.iter().map(|m| break_even::effect_scaled(m, s)).collect()
     };
-    let central = scaled(sc.arms.clone());
-    let at_s = rehabsim::analysis::run_models(&sc, &central, &|r| Ok(scaled(sc.models_for(r)?)))
+    let central = scaled(sc.arms()).expect("the scaled models");
+    let at_s = rehabsim::analysis::run_models(&sc, &central, &|r| scaled(&sc.models_for(r)?))
         .expect("the scaled run succeeds");
     let diffs: Vec<f64> = (0..at_s.reps.len())
         .map(|k| {
@@ -571,15 +569,19 @@ fn scaling_the_effect_by_the_break_even_factor_brings_society_to_zero() {
 #[test]
 fn scaling_the_effect_keeps_the_after_effect_proportional() {
     let sc = scenario("linear.toml", &[]);
-    let mut m = sc.arms[1].clone();
-    let before = m.arm.programme.as_ref().unwrap().effect;
-    break_even::scale_effect(&mut m, 1.0);
-    assert_eq!(m.arm.programme.as_ref().unwrap().effect, before);
-    break_even::scale_effect(&mut m, 0.5);
-    let after = m.arm.programme.as_ref().unwrap().effect;
+    let m = &sc.arms()[1];
+    let effect = |m: &Model| m.arm().programme.as_ref().unwrap().effect;
+    let before = effect(m);
+    assert_eq!(effect(&break_even::effect_scaled(m, 1.0).unwrap()), before);
+    let after = effect(&break_even::effect_scaled(m, 0.5).unwrap());
     assert!((after - 1.0 - 0.5 * (before - 1.0)).abs() < 1e-12);
-    break_even::scale_effect(&mut m, 0.0);
-    assert_eq!(m.arm.programme.as_ref().unwrap().effect, 1.0);
+    assert_eq!(effect(&break_even::effect_scaled(m, 0.0).unwrap()), 1.0);
+    // An effect scaled beyond the largest multiplier validation allows is refused.
+    let e = break_even::effect_scaled(m, 1e12).unwrap_err();
+    assert!(
+        e.to_string().contains("above the largest multiplier"),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -645,19 +647,21 @@ fn the_expected_mode_scales_the_cohort_and_everything_sized_by_it() {
     assert_eq!(expected::scale_for(&sc, Some(1000)).unwrap(), 20);
     assert_eq!(expected::scale_for(&sc, Some(1001)).unwrap(), 21);
     assert_eq!(expected::scale_for(&sc, Some(10)).unwrap(), 1);
-    let mut m = sc.arms[1].clone();
-    m.arm.programme.as_mut().unwrap().capacity = Some(7);
-    m.population.intake.size = 5;
-    m.items[0].kind = ItemKind::Budget {
-        total: 1000.0,
-        from: 0,
-        until: 2,
-    };
-    expected::scale_model(&mut m, 3);
-    assert_eq!(m.population.persons, 150);
-    assert_eq!(m.population.intake.size, 15);
-    assert_eq!(m.arm.programme.as_ref().unwrap().capacity, Some(21));
-    assert!(matches!(m.items[0].kind, ItemKind::Budget { total, .. } if total == 3000.0));
+    // Places, an intake group and a fixed budget, set through the scenario (a compiled
+    // model cannot be edited from outside).
+    let sc = scenario(
+        "linear.toml",
+        &[
+            "programmes.course.capacity=7",
+            "population.intake={first = 0, every = 1, size = 5}",
+            "items.course={class = \"resource\", payer = \"municipality\", payee = \"outside\", budget = {total = 1000, from = 0, until = 2}}",
+        ],
+    );
+    let m = expected::scaled_model(&sc.arms()[1], 3).unwrap();
+    assert_eq!(m.population().persons, 150);
+    assert_eq!(m.population().intake.size, 15);
+    assert_eq!(m.arm().programme.as_ref().unwrap().capacity, Some(21));
+    assert!(matches!(m.items()[0].kind, ItemKind::Budget { total, .. } if total == 3000.0));
 }
 
 #[test]

@@ -165,7 +165,7 @@ fn replications(c: &mut Criterion) {
 fn psa_draw(c: &mut Criterion) {
     let sc = sized(400, 60, 200);
     assert!(
-        !sc.uncertain.is_empty(),
+        !sc.uncertain().is_empty(),
         "the default scenario has uncertain values"
     );
     let mut g = c.benchmark_group("psa_draw");

@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let m = scenario.base();
-    let work = m.population.persons * u64::from(m.horizon + 1) * scenario.arms.len() as u64;
+    let work = m.population().persons * u64::from(m.horizon() + 1) * scenario.arms().len() as u64;
     if work > MAX_WORK {
         return;
     }

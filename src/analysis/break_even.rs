@@ -61,10 +61,14 @@ pub const MAX_STEPS: usize = 4;
 /// A difference at least this (half an öre, as for payback) counts as "pays for itself".
 const ZERO: f64 = -0.005;
 
-/// Scale the programme's effect on moves into success states by `s` (module docs).
-pub fn scale_effect(m: &mut Model, s: f64) {
+/// Arm model `m` with the programme's effect on moves into success states scaled by `s`
+/// (module docs): the excess hazard ratio of the programme, organisation and location
+/// together is scaled, and the effect alone absorbs the change. The new effect must stay
+/// within the multiplier bound validation holds every effect to.
+pub fn effect_scaled(m: &Model, s: f64) -> Result<Model, Error> {
+    let mut m = m.clone();
     if s == 1.0 {
-        return;
+        return Ok(m);
     }
     if let Some(p) = &mut m.arm.programme {
         let other = p
@@ -76,7 +80,16 @@ pub fn scale_effect(m: &mut Model, s: f64) {
             let total = p.effect * other;
             p.effect = (1.0 + s * (total - 1.0)).max(0.0) / other;
         }
+        if p.effect.is_nan() || p.effect > crate::limits::MAX_MULTIPLIER {
+            return Err(Error::Input(format!(
+                "break-even: the programme `{}` with its effect scaled by {s} would have an effect of {}, above the largest multiplier {:e}; the scenario's combined effect is too large to search",
+                p.id,
+                p.effect,
+                crate::limits::MAX_MULTIPLIER
+            )));
+        }
     }
+    Ok(m)
 }
 
 /// Person-years spent in success states over the horizon (both sexes).
@@ -130,8 +143,7 @@ fn evaluate(
                       rep: &engine::RepResult,
                       cf_ledger: Option<&ArmRep>,
                       s: f64| {
-        let mut m = models[arm].clone();
-        scale_effect(&mut m, s);
+        let m = effect_scaled(&models[arm], s)?;
         let mut res =
             engine::run_replication(std::slice::from_ref(&m), rep.replication, parallel_persons);
         let mut arm_rep = res

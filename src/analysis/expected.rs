@@ -28,10 +28,13 @@ pub const DEFAULT_PERSONS: u64 = 10_000;
 /// The engine's largest cohort.
 const MAX_PERSONS: u64 = 100_000_000;
 
-/// Scale a model's cohort and everything sized by the cohort by `k`.
-pub fn scale_model(m: &mut Model, k: u64) {
+/// Arm model `m` with its cohort and everything sized by the cohort (intake groups,
+/// places, fixed budgets) scaled by `k`. A larger cohort posts larger sums, so the
+/// ledger's bound (`limits::check_ledger`) is checked again.
+pub fn scaled_model(m: &Model, k: u64) -> Result<Model, Error> {
+    let mut m = m.clone();
     if k == 1 {
-        return;
+        return Ok(m);
     }
     let pop = &mut m.population;
     pop.persons = pop.persons.saturating_mul(k);
@@ -44,6 +47,13 @@ pub fn scale_model(m: &mut Model, k: u64) {
             *total *= k as f64;
         }
     }
+    crate::limits::check_ledger(&m).map_err(|(path, msg)| {
+        Error::Input(format!(
+            "--expected: with the cohort scaled by {k} to {} persons, `{path}`: {msg}; ask for fewer persons with --expected-persons",
+            m.population.persons
+        ))
+    })?;
+    Ok(m)
 }
 
 /// The scale factor for an internal cohort of about `persons` (at least the real size).
@@ -69,21 +79,14 @@ pub fn run(scenario: &Scenario, persons: Option<u64>) -> Result<Expected, Error>
     let central: Vec<Model> = scenario
         .arms
         .iter()
-        .map(|m| {
-            let mut m = m.clone();
-            scale_model(&mut m, k);
-            m
-        })
-        .collect();
+        .map(|m| scaled_model(m, k))
+        .collect::<Result<_, _>>()?;
     let out = super::run_models(scenario, &central, &|r| {
-        Ok(scenario
+        scenario
             .models_for(r)?
-            .into_iter()
-            .map(|mut m| {
-                scale_model(&mut m, k);
-                m
-            })
-            .collect())
+            .iter()
+            .map(|m| scaled_model(m, k))
+            .collect()
     })?;
     let inv = 1.0 / k as f64;
     let rescale = |e: &IndexMap<String, Evpi>| -> IndexMap<String, Evpi> {

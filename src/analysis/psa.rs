@@ -22,7 +22,7 @@
 use crate::Error;
 use crate::dist::Dist;
 use crate::model::Accounting;
-use crate::scenario::{Issue, Origin, Scenario};
+use crate::scenario::{Issue, Scenario};
 
 /// Tail probability at which an unbounded distribution's range is probed.
 pub const PROBE: f64 = 1e-9;
@@ -87,9 +87,9 @@ pub fn check_ranges(scenario: &Scenario) -> Result<(), Error> {
                 } else {
                     d.support().1.is_finite()
                 };
-                issues.push(Issue {
-                    path: path.clone(),
-                    message: format!(
+                issues.push(Issue::new(
+                    path.clone(),
+                    format!(
                         "{} can draw {} ({}), which is not accepted here: {why}. Choose a distribution whose range fits the key (beta for probabilities and shares, lognormal or gamma for hazards, hazard ratios and costs) or truncate a normal with `low`/`high`",
                         d.describe(),
                         short(v),
@@ -103,10 +103,7 @@ pub fn check_ranges(scenario: &Scenario) -> Result<(), Error> {
                             }
                         }
                     ),
-                    line: None,
-                    column: None,
-                    origin: Origin::File,
-                });
+                ));
                 break;
             }
         }

@@ -31,18 +31,39 @@ pub struct Source {
     pub overrides: Vec<String>,
 }
 
-/// A validated scenario: one compiled model per arm, at central parameter values.
+/// A validated scenario: one compiled model per arm, at central parameter values. Built
+/// only by [`Source::compile`]; read through its getters.
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    pub source: Source,
-    pub arms: Vec<Model>,
+    pub(crate) source: Source,
+    pub(crate) arms: Vec<Model>,
     /// Index of the counterfactual arm in `arms`.
-    pub counterfactual: usize,
+    pub(crate) counterfactual: usize,
     /// Key paths of values given as distributions (probabilistic sensitivity analysis).
-    pub uncertain: Vec<(String, crate::dist::Dist)>,
+    pub(crate) uncertain: Vec<(String, crate::dist::Dist)>,
 }
 
 impl Scenario {
+    /// The document the scenario was compiled from (with its overrides).
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// One model per arm, at the central values, in file order.
+    pub fn arms(&self) -> &[Model] {
+        &self.arms
+    }
+
+    /// The index of the counterfactual arm in [`Scenario::arms`].
+    pub fn counterfactual(&self) -> usize {
+        self.counterfactual
+    }
+
+    /// The key paths of values given as distributions, with their distributions.
+    pub fn uncertain(&self) -> &[(String, crate::dist::Dist)] {
+        &self.uncertain
+    }
+
     /// The counterfactual arm's model: what every arm shares (population, states,
     /// actors, items, horizon).
     pub fn base(&self) -> &Model {
@@ -94,13 +115,7 @@ impl Scenario {
 pub fn load(path: &Path) -> Result<Source, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         file: path.to_path_buf(),
-        issues: vec![Issue {
-            path: String::new(),
-            message: format!("cannot read the file: {e}"),
-            line: None,
-            column: None,
-            origin: Origin::File,
-        }],
+        issues: vec![Issue::new("", format!("cannot read the file: {e}"))],
     })?;
     parse(path, text)
 }
@@ -122,13 +137,10 @@ pub fn parse(path: &Path, text: String) -> Result<Source, ScenarioError> {
             }
             return Err(ScenarioError {
                 file: path.to_path_buf(),
-                issues: vec![Issue {
-                    path: String::new(),
-                    message: format!("this is not valid TOML: {message}"),
-                    line: pos.map(|p| p.line),
-                    column: pos.map(|p| p.column),
-                    origin: Origin::File,
-                }],
+                issues: vec![
+                    Issue::new("", format!("this is not valid TOML: {message}"))
+                        .at(pos.map(|p| p.line), pos.map(|p| p.column)),
+                ],
             });
         }
     };
@@ -146,25 +158,19 @@ impl Source {
         let mut issues = Vec::new();
         for s in sets {
             let Some((key, value)) = s.split_once('=') else {
-                issues.push(Issue {
-                    path: s.clone(),
-                    message: "an override must look like `key.path=value`, e.g. `--set population.persons=1000`".into(),
-                    line: None,
-                    column: None,
-                    origin: Origin::Override(s.clone()),
-                });
+                issues.push(
+                    Issue::new(
+                        s.clone(),
+                        "an override must look like `key.path=value`, e.g. `--set population.persons=1000`",
+                    )
+                    .from_origin(Origin::Override(s.clone())),
+                );
                 continue;
             };
             let key = key.trim();
             let parts = split_path(key);
             if let Err(msg) = set_path(&mut self.doc, &parts, parse_value(value.trim())) {
-                issues.push(Issue {
-                    path: key.to_string(),
-                    message: msg,
-                    line: None,
-                    column: None,
-                    origin: Origin::Override(s.clone()),
-                });
+                issues.push(Issue::new(key, msg).from_origin(Origin::Override(s.clone())));
             } else {
                 self.overrides.push(s.clone());
             }

@@ -8,7 +8,7 @@
 
 use toml::{Table, Value};
 
-use super::error::{Issue, Origin};
+use super::error::Issue;
 use crate::dist::Dist;
 
 /// The tag key that marks an uncertain value.
@@ -26,16 +26,13 @@ fn walk(
                 match Dist::from_table(t, TAG) {
                     Ok(Some(d)) => *value = Value::Float(f(path, &d)),
                     Ok(None) => {}
-                    Err(e) => issues.push(Issue {
-                        path: match &e.key {
+                    Err(e) => issues.push(Issue::new(
+                        match &e.key {
                             Some(k) => format!("{path}.{k}"),
                             None => path.to_string(),
                         },
-                        message: e.message.clone(),
-                        line: None,
-                        column: None,
-                        origin: Origin::File,
-                    }),
+                        e.message.clone(),
+                    )),
                 }
                 return;
             }

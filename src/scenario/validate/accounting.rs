@@ -33,11 +33,10 @@ pub(super) fn accounting(a: &RawAccounting, c: &mut Ctx) -> Accounting {
     let optimism_bias = a.optimism_bias.unwrap_or(0.0);
     if c.finite(optimism_bias, "accounting.optimism_bias") && !(0.0..=10.0).contains(&optimism_bias)
     {
-        c.err(
+        c.expect(
             "accounting.optimism_bias",
-            format!(
-                "expected a cost uplift between 0 and 10 (0.10 = +10 %), found {optimism_bias}"
-            ),
+            "a cost uplift between 0 and 10 (0.10 = +10 %)",
+            optimism_bias,
         );
     }
     let displacement = c.prob(a.displacement.unwrap_or(0.0), "accounting.displacement");

@@ -11,7 +11,7 @@ use toml::Value;
 use crate::dist::Dist;
 use crate::limits::{MAX_AMOUNT, MAX_MULTIPLIER};
 use crate::model::Piecewise;
-use crate::scenario::error::{Diagnostics, Issue, Origin};
+use crate::scenario::error::{Diagnostics, Issue};
 use crate::scenario::raw::{Map, RawPiecewise, RawScenario};
 
 /// The validation of one arm: the issues found so far and the names that every section
@@ -46,18 +46,31 @@ impl<'a> Ctx<'a> {
         self.d.error(path, msg);
     }
 
+    /// Report a value that is not what the key takes: "expected …, found …", with both
+    /// parts kept in the issue ([`Issue::expected`]).
+    pub(super) fn expect(
+        &mut self,
+        path: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl std::fmt::Display,
+    ) {
+        self.d
+            .push(Issue::expected(path, expected, found.to_string()));
+    }
+
     /// The index of state `name`, or an issue listing the states.
     pub(super) fn state(&mut self, name: &str, path: &str) -> Option<usize> {
         match self.states.get(name) {
             Some(&i) => Some(i),
             None => {
                 let known: Vec<&str> = self.states.keys().map(String::as_str).collect();
-                self.err(
-                    path,
-                    format!(
-                        "`{name}` is not a state; expected one of: {}",
-                        known.join(", ")
-                    ),
+                let expected = format!("one of: {}", known.join(", "));
+                self.d.push(
+                    Issue::new(
+                        path,
+                        format!("`{name}` is not a state; expected {expected}"),
+                    )
+                    .with_parts(expected, name),
                 );
                 None
             }
@@ -82,12 +95,13 @@ impl<'a> Ctx<'a> {
             Some(&i) => Some(i),
             None => {
                 let known: Vec<&str> = self.actors.keys().map(String::as_str).collect();
-                self.err(
-                    path,
-                    format!(
-                        "`{name}` is not an actor; expected one of: {}",
-                        known.join(", ")
-                    ),
+                let expected = format!("one of: {}", known.join(", "));
+                self.d.push(
+                    Issue::new(
+                        path,
+                        format!("`{name}` is not an actor; expected {expected}"),
+                    )
+                    .with_parts(expected, name),
                 );
                 None
             }
@@ -100,7 +114,7 @@ impl<'a> Ctx<'a> {
         if v.is_finite() {
             true
         } else {
-            self.err(path, format!("expected a finite number, found {v}"));
+            self.expect(path, "a finite number", v);
             false
         }
     }
@@ -108,10 +122,7 @@ impl<'a> Ctx<'a> {
     /// A probability or share in [0, 1].
     pub(super) fn prob(&mut self, v: f64, path: &str) -> f64 {
         if self.finite(v, path) && !(0.0..=1.0).contains(&v) {
-            self.err(
-                path,
-                format!("expected a probability or share between 0 and 1, found {v}"),
-            );
+            self.expect(path, "a probability or share between 0 and 1", v);
         }
         v.clamp(0.0, 1.0)
     }
@@ -119,7 +130,7 @@ impl<'a> Ctx<'a> {
     /// A number ≥ 0 (a rate, a hazard, an age).
     pub(super) fn nonneg(&mut self, v: f64, path: &str) -> f64 {
         if self.finite(v, path) && v < 0.0 {
-            self.err(path, format!("expected a number ≥ 0, found {v}"));
+            self.expect(path, "a number ≥ 0", v);
         }
         v.max(0.0)
     }
@@ -128,11 +139,10 @@ impl<'a> Ctx<'a> {
     /// hazard the engine derives stays finite (limits.rs).
     pub(super) fn multiplier(&mut self, v: f64, path: &str) -> f64 {
         if self.finite(v, path) && !(0.0..=MAX_MULTIPLIER).contains(&v) {
-            self.err(
+            self.expect(
                 path,
-                format!(
-                    "expected a multiplier from 0 to {MAX_MULTIPLIER:e} (1 = no change), found {v}"
-                ),
+                format!("a multiplier from 0 to {MAX_MULTIPLIER:e} (1 = no change)"),
+                v,
             );
         }
         v.clamp(0.0, MAX_MULTIPLIER)
@@ -141,9 +151,10 @@ impl<'a> Ctx<'a> {
     /// A money amount per step, bounded so that the öre ledger cannot overflow (limits.rs).
     pub(super) fn amount(&mut self, v: f64, path: &str) -> f64 {
         if self.finite(v, path) && v.abs() > MAX_AMOUNT {
-            self.err(
+            self.expect(
                 path,
-                format!("expected an amount within ±{MAX_AMOUNT:e} SEK per step, found {v}"),
+                format!("an amount within ±{MAX_AMOUNT:e} SEK per step"),
+                v,
             );
         }
         v
@@ -152,10 +163,7 @@ impl<'a> Ctx<'a> {
     /// A whole number from `min` to `max` (steps, persons, replications), as `u32`.
     pub(super) fn count(&mut self, v: i64, path: &str, min: i64, max: i64) -> u32 {
         if v < min || v > max {
-            self.err(
-                path,
-                format!("expected a whole number from {min} to {max}, found {v}"),
-            );
+            self.expect(path, format!("a whole number from {min} to {max}"), v);
         }
         v.clamp(min.max(0), max.min(i64::from(u32::MAX))) as u32
     }
@@ -259,13 +267,7 @@ impl<'a> Ctx<'a> {
                 }
             },
             other => {
-                self.err(
-                    path,
-                    format!(
-                        "expected a number or a distribution table, found {}",
-                        a_type(other)
-                    ),
-                );
+                self.expect(path, "a number or a distribution table", a_type(other));
                 Dist::Fixed(0.0)
             }
         }
@@ -280,13 +282,7 @@ pub(super) fn label(l: &Option<String>, id: &str) -> String {
 /// An issue found outside a section's validation (reading the document, applying an
 /// arm's `set`, comparing arms): it names the key path only; the location is added later.
 pub(super) fn issue(path: impl Into<String>, message: impl Into<String>) -> Issue {
-    Issue {
-        path: path.into(),
-        message: message.into(),
-        line: None,
-        column: None,
-        origin: Origin::File,
-    }
+    Issue::new(path, message)
 }
 
 /// A share or sum for a message: rounded to 9 decimals, so that 0.1 + 0.2 + 0.6 prints

@@ -27,9 +27,10 @@ pub(super) fn population(
     if c.finite(retirement_age, "population.retirement_age")
         && !(1.0..=150.0).contains(&retirement_age)
     {
-        c.err(
+        c.expect(
             "population.retirement_age",
-            format!("expected an age in years between 1 and 150, found {retirement_age}"),
+            "an age in years between 1 and 150",
+            retirement_age,
         );
     }
     let (lo, hi) = age.support();

@@ -48,10 +48,7 @@ pub(super) fn actors(raw: &Map<RawActor>, c: &mut Ctx) -> Vec<Actor> {
 /// moves between them.
 pub(super) fn states(raw: &Map<RawState>, c: &mut Ctx) -> (Vec<State>, Vec<String>) {
     if raw.is_empty() || raw.len() > MAX_STATES {
-        c.err(
-            "states",
-            format!("expected 1 to {MAX_STATES} states, found {}", raw.len()),
-        );
+        c.expect("states", format!("1 to {MAX_STATES} states"), raw.len());
     }
     let mut clock_names: Vec<String> = Vec::new();
     let mut states = Vec::new();

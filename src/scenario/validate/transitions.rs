@@ -207,19 +207,17 @@ fn rates(c: &mut Ctx, rate_value: &Value, dpath: &str, n_breaks: usize) -> Vec<f
                     Value::Integer(i) => *i as f64,
                     Value::Float(f) => *f,
                     other => {
-                        c.err(
-                            format!("{dpath}.{i}"),
-                            format!("expected a number, found {}", a_type(other)),
-                        );
+                        c.expect(format!("{dpath}.{i}"), "a number", a_type(other));
                         0.0
                     }
                 })
                 .collect()
         }
         other => {
-            c.err(
+            c.expect(
                 dpath,
-                format!("expected a rate (a number, or a list with one number per clock piece), found {}", a_type(other)),
+                "a rate (a number, or a list with one number per clock piece)",
+                a_type(other),
             );
             vec![0.0; pieces]
         }
@@ -236,7 +234,7 @@ fn check_rates(c: &mut Ctx, values: &[f64], listed: bool, dpath: &str, mode: Mod
             dpath.to_string()
         };
         if !v.is_finite() {
-            c.err(&vp, format!("expected a finite number, found {v}"));
+            c.expect(&vp, "a finite number", v);
         } else if v < 0.0 {
             c.err(
                 &vp,
