@@ -168,6 +168,39 @@ fn run_and_report_write_the_same_page() {
 }
 
 #[test]
+fn report_refuses_a_summary_of_another_format_version() {
+    let dir = tmp("format");
+    run_to(Path::new(DEFAULT), &dir, &[]);
+    let path = dir.join("summary.json");
+    let text = read(&path);
+    assert!(text.starts_with("{\n  \"format\": \"rehabsim-summary\",\n  \"format_version\": 1,"));
+    for (edited, says) in [
+        (
+            text.replacen("\"format_version\": 1,", "\"format_version\": 99,", 1),
+            "has format version 99, but this rehabsim reads version 1",
+        ),
+        (
+            text.replacen(
+                "  \"format\": \"rehabsim-summary\",\n  \"format_version\": 1,\n",
+                "",
+                1,
+            ),
+            "is not a rehabsim summary (its `format` is not \"rehabsim-summary\"",
+        ),
+    ] {
+        std::fs::write(&path, edited).unwrap();
+        let out = rehabsim(&["report", &dir.display().to_string()]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+        assert!(
+            err.contains("write it again with `rehabsim run SCENARIO --out"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn summary_json_reads_back_to_the_same_bytes() {
     let dir = tmp("roundtrip");
     run_to(Path::new(DEFAULT), &dir, &[]);

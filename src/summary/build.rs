@@ -45,6 +45,8 @@ pub fn summarize(
         })
         .collect();
     let summary = Summary {
+        format: FORMAT.to_string(),
+        format_version: FORMAT_VERSION,
         rehabsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: base.name.clone(),
         description: base.description.clone(),

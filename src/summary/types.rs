@@ -6,10 +6,20 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::evpi::{Evpi, EvpiAll};
 use crate::stats::Stat;
 
+/// The `format` of `summary.json`.
+pub const FORMAT: &str = "rehabsim-summary";
+/// The version of `summary.json`'s schema, raised whenever a field changes meaning or a
+/// field `rehabsim report` needs is added.
+pub const FORMAT_VERSION: u32 = 1;
+
 pub const SEXES: [&str; 3] = ["all", "women", "men"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Always [`FORMAT`]: what the file is.
+    pub format: String,
+    /// [`FORMAT_VERSION`]: `rehabsim report` reads only summaries of its own version.
+    pub format_version: u32,
     pub rehabsim_version: String,
     pub scenario: String,
     pub description: String,

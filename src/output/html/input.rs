@@ -138,6 +138,7 @@ pub struct SavedTexts<'a> {
 impl Saved {
     pub fn parse(f: SavedTexts) -> Result<Saved, Error> {
         let at = |name: &str| f.dir.join(name).display().to_string();
+        check_format(f.summary_json, &at("summary.json"), f.dir)?;
         let summary: Summary = serde_json::from_str(f.summary_json).map_err(|e| {
             Error::Input(format!(
                 "{} is not a rehabsim summary: {e}; write it again with `rehabsim run \
@@ -241,4 +242,37 @@ mod tests {
             "the header does not start with `arm` and a separator"
         );
     }
+}
+
+/// Refuse a `summary.json` that is not a summary of this rehabsim's format version before
+/// reading it as one, so that an old or foreign file gets a message that says so.
+fn check_format(text: &str, shown: &str, dir: &Path) -> Result<(), Error> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        format: Option<serde_json::Value>,
+        format_version: Option<serde_json::Value>,
+    }
+    let again = format!(
+        "write it again with `rehabsim run SCENARIO --out {}`",
+        dir.display()
+    );
+    let probe: Probe = serde_json::from_str(text)
+        .map_err(|e| Error::Input(format!("{shown} is not a rehabsim summary: {e}; {again}")))?;
+    if probe.format.as_ref().and_then(|f| f.as_str()) != Some(crate::summary::FORMAT) {
+        return Err(Error::Input(format!(
+            "{shown} is not a rehabsim summary (its `format` is not \"{}\": it was written by an older rehabsim or by another program); {again}",
+            crate::summary::FORMAT
+        )));
+    }
+    let version = probe.format_version.as_ref().and_then(|v| v.as_u64());
+    if version != Some(u64::from(crate::summary::FORMAT_VERSION)) {
+        return Err(Error::Input(format!(
+            "{shown} has format version {}, but this rehabsim reads version {}; {again}",
+            probe
+                .format_version
+                .map_or("(none)".to_string(), |v| v.to_string()),
+            crate::summary::FORMAT_VERSION
+        )));
+    }
+    Ok(())
 }
