@@ -4,7 +4,7 @@
 //! ordered by entry step (the intake schedule), so the persons present at step `t` are a
 //! prefix of the arrays.
 
-use crate::model::{AttributeSource, Intake, Model, RiskKind};
+use crate::model::{AttributeSource, Intake, Model, Population, RiskKind};
 use crate::rng::{PRECOMPUTED, Purpose, Streams, draws_below, unit};
 use rand_distr::Distribution;
 
@@ -46,6 +46,188 @@ struct Columns<'a> {
     start_clock: &'a mut [u16],
     risk: &'a mut [f32],
     attr_fx: Vec<&'a mut [i64]>,
+}
+
+/// Persons whose first sequence blocks are computed at a time in SIMD lanes
+/// (`Streams::sequence_lanes_into`): the scalar generator computes one block at a time, a
+/// chain of ten dependent rounds.
+const TILE: usize = 64;
+
+/// Word `j` of each lane: person `j`'s block.
+#[inline(always)]
+fn lanes_of(lanes: &[[u32; TILE]; 4], j: usize) -> [u32; 4] {
+    std::array::from_fn(|w| lanes[w][j])
+}
+
+/// Where an attribute's value comes from, with its distribution set up once.
+enum Source {
+    Draw(crate::dist::Sampler),
+    From(usize),
+}
+
+/// What the cohort draw sets up once per block of persons, not once per person (the same
+/// values).
+struct Draw<'a> {
+    pop: &'a Population,
+    mps: u32,
+    sources: Vec<Source>,
+    age_sampler: crate::dist::Sampler,
+    months_sampler: Option<crate::dist::Sampler>,
+    /// Sequence blocks of slot 0 computed in lanes: about one word for the sex, two per
+    /// sampled value (age, months in state; a `u64` each), one for the start state and
+    /// one per risk factor. Draws past these are computed as needed: the numbers are the
+    /// same either way. An attribute's own slot: one block, if it draws at all.
+    blocks0: usize,
+    uses_rng: Vec<bool>,
+    /// Each risk factor's draw as an integer test (`rng::draws_below`: the same outcome
+    /// as `unit(bits) < prevalence`) and its factor; an age-based factor draws a word too
+    /// and multiplies by 1. The product then takes no branch per factor: the prevalences
+    /// make each one a coin toss the branch predictor would lose (and `x * 1.0` is `x`
+    /// exactly, so the product is the same number).
+    rf_tests: Vec<(u64, f64)>,
+    /// What `normalise_risk` divides the product by.
+    mean_risk: Option<f64>,
+}
+
+impl<'a> Draw<'a> {
+    fn new(model: &'a Model) -> Draw<'a> {
+        let pop = &model.population;
+        let sources: Vec<Source> = pop
+            .attributes
+            .iter()
+            .map(|at| match &at.source {
+                AttributeSource::Draw(d) => Source::Draw(d.sampler()),
+                AttributeSource::From(j) => Source::From(*j),
+            })
+            .collect();
+        let months_sampler = pop.months_in_state.as_ref().map(|d| d.sampler());
+        let words0 = 2 + 2 * (1 + usize::from(months_sampler.is_some())) + pop.risk_factors.len();
+        let uses_rng = pop
+            .attributes
+            .iter()
+            .zip(&sources)
+            .map(|(at, source)| matches!(source, Source::Draw(_)) || at.zero_share > 0.0)
+            .collect();
+        Draw {
+            pop,
+            mps: model.months_per_step(),
+            age_sampler: pop.age.sampler(),
+            months_sampler,
+            blocks0: words0.div_ceil(4).min(PRECOMPUTED),
+            uses_rng,
+            sources,
+            rf_tests: pop
+                .risk_factors
+                .iter()
+                .map(|rf| match rf.kind {
+                    RiskKind::Prevalence(pv) => (draws_below(pv), rf.hazard_ratio),
+                    RiskKind::AgeAtLeast(_) => (0, 1.0),
+                })
+                .collect(),
+            mean_risk: if pop.normalise_risk {
+                Some(Cohort::mean_risk(model)).filter(|&m| m > 0.0)
+            } else {
+                None
+            },
+        }
+    }
+
+    /// Person `p`'s attributes (at `pos` in the columns, `k` in its tile), each from its
+    /// own sequence, clamped and stored in fixed point; `values` holds them for the
+    /// attributes that derive from them.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn attributes(
+        &self,
+        streams: &Streams,
+        p: u32,
+        pos: usize,
+        k: usize,
+        pre_attr: &[[[u32; TILE]; 4]],
+        values: &mut [f64],
+        cols: &mut Columns,
+    ) {
+        for (a, (at, source)) in self.pop.attributes.iter().zip(&self.sources).enumerate() {
+            let mut first = [[0; 4]; PRECOMPUTED];
+            first[0] = lanes_of(&pre_attr[a], k);
+            let given = usize::from(self.uses_rng[a]);
+            let mut rng = streams.sequence_with(p, 1 + a as u32, Purpose::Person, first, given);
+            let mut v = match source {
+                Source::Draw(d) => d.sample(&mut rng),
+                Source::From(j) => values[*j],
+            };
+            if at.zero_share > 0.0 {
+                use rand::Rng;
+                if unit(rng.next_u32()) < at.zero_share {
+                    v = 0.0;
+                }
+            }
+            let v = if v.is_finite() {
+                v.clamp(at.min, at.max)
+            } else {
+                0.0
+            };
+            let fx = round_half_away(v * ATTR_SCALE);
+            values[a] = fx / ATTR_SCALE;
+            cols.attr_fx[a][pos] = fx as i64;
+        }
+    }
+
+    /// Person `i`'s sex, age, start state and clock and risk-factor product, from slot 0
+    /// of its sequences (`first`: its first blocks).
+    #[inline(always)]
+    fn basics(
+        &self,
+        streams: &Streams,
+        i: usize,
+        pos: usize,
+        first: [[u32; 4]; PRECOMPUTED],
+        values: &[f64],
+        cols: &mut Columns,
+    ) {
+        use rand::Rng;
+        let (pop, mps) = (self.pop, self.mps);
+        let entry = pop.intake.entry(i);
+        let mut rng = streams.sequence_with(i as u32, 0, Purpose::Person, first, self.blocks0);
+        let sex = if unit(rng.next_u32()) < pop.women_share {
+            WOMAN
+        } else {
+            MAN
+        };
+        cols.sex[pos] = sex;
+        let age_years = self.age_sampler.sample(&mut rng);
+        let age_months = round_half_away(age_years * 12.0).clamp(0.0, MAX_AGE_MONTHS as f64);
+        cols.age_off[pos] = u32::from(age_months as u16).wrapping_sub(entry.wrapping_mul(mps));
+        let zero_income = pop.income_attribute.is_some_and(|a| values[a] == 0.0);
+        let shares = match (&pop.start_when_zero_income, zero_income) {
+            (Some(z), true) => z,
+            _ => &pop.start,
+        };
+        let u = unit(rng.next_u32());
+        let s = shares
+            .iter()
+            .find(|&&(_, cum)| u < cum)
+            .or(shares.last())
+            .map_or(0, |&(s, _)| s);
+        cols.start_state[pos] = s as u8;
+        let clock = match &self.months_sampler {
+            Some(d) => {
+                round_half_away(d.sample(&mut rng) / f64::from(mps)).clamp(0.0, f64::from(u16::MAX))
+            }
+            None => 0.0,
+        };
+        cols.start_clock[pos] = clock as u16;
+        let mut hr = 1.0f64;
+        for &(below, factor) in &self.rf_tests {
+            let carries = u64::from(rng.next_u32()) < below;
+            hr *= if carries { factor } else { 1.0 };
+        }
+        // `normalise_risk` divides the product, as stored, by its expectation.
+        cols.risk[pos] = match self.mean_risk {
+            Some(mean) => (f64::from(hr as f32) / mean) as f32,
+            None => hr as f32,
+        };
+    }
 }
 
 impl Cohort {
@@ -149,156 +331,32 @@ impl Cohort {
 
     /// Draw persons `start ..` into `cols` (as many as its columns hold; `entered` is the
     /// caller's).
-    fn draw_into(model: &Model, streams: &Streams, start: usize, cols: Columns) {
-        let pop = &model.population;
-        let n_attr = pop.attributes.len();
-        let mps = model.months_per_step();
-        let Columns {
-            sex: sex_col,
-            age_off,
-            start_state,
-            start_clock,
-            risk,
-            mut attr_fx,
-        } = cols;
-        let end = start + sex_col.len();
-        let mean_risk = if pop.normalise_risk {
-            Some(Self::mean_risk(model)).filter(|&m| m > 0.0)
-        } else {
-            None
-        };
+    fn draw_into(model: &Model, streams: &Streams, start: usize, mut cols: Columns) {
+        let d = Draw::new(model);
+        let end = start + cols.sex.len();
+        let n_attr = model.population.attributes.len();
         let mut values = vec![0.0f64; n_attr];
-        // Each distribution's set-up once, not once per person (the same values).
-        enum Source {
-            Draw(crate::dist::Sampler),
-            From(usize),
-        }
-        let sources: Vec<Source> = pop
-            .attributes
-            .iter()
-            .map(|at| match &at.source {
-                AttributeSource::Draw(d) => Source::Draw(d.sampler()),
-                AttributeSource::From(j) => Source::From(*j),
-            })
-            .collect();
-        let age_sampler = pop.age.sampler();
-        let months_sampler = pop.months_in_state.as_ref().map(|d| d.sampler());
-        // The first blocks of every person's sequences, a tile of persons at a time in
-        // SIMD lanes (`Streams::sequence_lanes_into`): the scalar generator computes one
-        // block at a time, a chain of ten dependent rounds. Slot 0 takes about one word
-        // for the sex, two per sampled value (age, months in state; a `u64` each), one for
-        // the start state and one per risk factor; an attribute's own slot, one block.
-        // Draws past these are computed as needed: the numbers are the same either way.
-        const TILE: usize = 64;
-        let words0 = 2 + 2 * (1 + usize::from(months_sampler.is_some())) + pop.risk_factors.len();
-        let blocks0 = words0.div_ceil(4).min(PRECOMPUTED);
-        let uses_rng: Vec<bool> = pop
-            .attributes
-            .iter()
-            .zip(&sources)
-            .map(|(at, source)| matches!(source, Source::Draw(_)) || at.zero_share > 0.0)
-            .collect();
-        // Each risk factor's draw as an integer test (`rng::draws_below`: the same outcome
-        // as `unit(bits) < prevalence`) and its factor; an age-based factor draws a word
-        // too and multiplies by 1. The product then takes no branch per factor: the
-        // prevalences make each one a coin toss the branch predictor would lose (and
-        // `x * 1.0` is `x` exactly, so the product is the same number).
-        let rf_tests: Vec<(u64, f64)> = pop
-            .risk_factors
-            .iter()
-            .map(|rf| match rf.kind {
-                RiskKind::Prevalence(pv) => (draws_below(pv), rf.hazard_ratio),
-                RiskKind::AgeAtLeast(_) => (0, 1.0),
-            })
-            .collect();
         let mut pre0 = [[[0u32; TILE]; 4]; PRECOMPUTED];
         let mut pre_attr = vec![[[0u32; TILE]; 4]; n_attr];
-        let lanes_of = |lanes: &[[u32; TILE]; 4], j: usize| -> [u32; 4] {
-            std::array::from_fn(|w| lanes[w][j])
-        };
         for i in start..end {
             let pos = i - start;
             let p = i as u32;
-            let entry = pop.intake.entry(i);
             let k = pos % TILE;
             if k == 0 {
                 let tn = TILE.min(end - i);
-                for (b, lanes) in pre0.iter_mut().enumerate().take(blocks0) {
+                for (b, lanes) in pre0.iter_mut().enumerate().take(d.blocks0) {
                     streams.sequence_lanes_into(p, 0, Purpose::Person, b as u32, lanes, tn);
                 }
                 for (a, lanes) in pre_attr.iter_mut().enumerate() {
-                    if uses_rng[a] {
+                    if d.uses_rng[a] {
                         let slot = 1 + a as u32;
                         streams.sequence_lanes_into(p, slot, Purpose::Person, 0, lanes, tn);
                     }
                 }
             }
-
-            for (a, (at, source)) in pop.attributes.iter().zip(&sources).enumerate() {
-                let mut first = [[0; 4]; PRECOMPUTED];
-                first[0] = lanes_of(&pre_attr[a], k);
-                let given = usize::from(uses_rng[a]);
-                let mut rng = streams.sequence_with(p, 1 + a as u32, Purpose::Person, first, given);
-                let mut v = match source {
-                    Source::Draw(d) => d.sample(&mut rng),
-                    Source::From(j) => values[*j],
-                };
-                if at.zero_share > 0.0 {
-                    use rand::Rng;
-                    if unit(rng.next_u32()) < at.zero_share {
-                        v = 0.0;
-                    }
-                }
-                let v = if v.is_finite() {
-                    v.clamp(at.min, at.max)
-                } else {
-                    0.0
-                };
-                let fx = round_half_away(v * ATTR_SCALE);
-                values[a] = fx / ATTR_SCALE;
-                attr_fx[a][pos] = fx as i64;
-            }
-
+            d.attributes(streams, p, pos, k, &pre_attr, &mut values, &mut cols);
             let first: [[u32; 4]; PRECOMPUTED] = std::array::from_fn(|b| lanes_of(&pre0[b], k));
-            let mut rng = streams.sequence_with(p, 0, Purpose::Person, first, blocks0);
-            use rand::Rng;
-            let sex = if unit(rng.next_u32()) < pop.women_share {
-                WOMAN
-            } else {
-                MAN
-            };
-            sex_col[pos] = sex;
-            let age_years = age_sampler.sample(&mut rng);
-            let age_months = round_half_away(age_years * 12.0).clamp(0.0, MAX_AGE_MONTHS as f64);
-            age_off[pos] = u32::from(age_months as u16).wrapping_sub(entry.wrapping_mul(mps));
-            let zero_income = pop.income_attribute.is_some_and(|a| values[a] == 0.0);
-            let shares = match (&pop.start_when_zero_income, zero_income) {
-                (Some(z), true) => z,
-                _ => &pop.start,
-            };
-            let u = unit(rng.next_u32());
-            let s = shares
-                .iter()
-                .find(|&&(_, cum)| u < cum)
-                .or(shares.last())
-                .map_or(0, |&(s, _)| s);
-            start_state[pos] = s as u8;
-            let clock = match &months_sampler {
-                Some(d) => round_half_away(d.sample(&mut rng) / f64::from(mps))
-                    .clamp(0.0, f64::from(u16::MAX)),
-                None => 0.0,
-            };
-            start_clock[pos] = clock as u16;
-            let mut hr = 1.0f64;
-            for &(below, factor) in &rf_tests {
-                let carries = u64::from(rng.next_u32()) < below;
-                hr *= if carries { factor } else { 1.0 };
-            }
-            // `normalise_risk` divides the product, as stored, by its expectation.
-            risk[pos] = match mean_risk {
-                Some(mean) => (f64::from(hr as f32) / mean) as f32,
-                None => hr as f32,
-            };
+            d.basics(streams, i, pos, first, &values, &mut cols);
         }
     }
 

@@ -23,7 +23,7 @@ pub struct RunOptions {
     /// started are skipped and the run returns [`Error::Interrupted`].
     pub cancel: Option<Arc<AtomicBool>>,
     /// Keep every replication's ledger (its postings per line, point and sex) in
-    /// [`RunOutput::reps`], e.g. to audit them with [`ledger::check_balance`]. Off by
+    /// [`RunOutput::reps`], e.g. to audit them with [`crate::ledger::check_balance`]. Off by
     /// default: each replication is valued as soon as it finishes and its ledger dropped
     /// ([`keep`]), so that memory grows with replications only by what the outputs
     /// report per replication.
@@ -131,7 +131,7 @@ pub fn run_with_progress(
 }
 
 /// Summarise replications (in replication order) into a run's output. [`run`] (through
-/// here) and [`shard::merge`] both end in [`assemble_valued`], so a merged run is the same
+/// here) and [`crate::shard::merge`] both end in [`assemble_valued`], so a merged run is the same
 /// as an unsharded one.
 pub fn assemble(scenario: &Scenario, results: Vec<Kept>) -> RunOutput {
     assemble_with(

@@ -268,71 +268,7 @@ pub(super) struct PopLaw {
 impl PopLaw {
     pub fn new(m: &Model, in_t: &[bool], max_cap: u16) -> Result<PopLaw, Error> {
         let pop = &m.population;
-        let mps = f64::from(m.months_per_step());
-
-        // Age at entry: round(12 X) months, clamped to the tables' range.
-        let (lo, hi) = pop.age.support();
-        let lo_m = ((lo * 12.0).floor().max(0.0)) as usize;
-        let hi_m = ((hi * 12.0).ceil().min(MAX_AGE_MONTHS as f64)) as usize;
-        let mut ages = Vec::new();
-        let mut prev = 0.0;
-        for a in lo_m..=hi_m {
-            let cdf = if a == MAX_AGE_MONTHS {
-                1.0
-            } else {
-                prob_below(&pop.age, (a as f64 + 0.5) / 12.0)
-            };
-            if cdf > prev {
-                ages.push((a as u16, cdf - prev));
-            }
-            prev = prev.max(cdf);
-        }
-        if prev < 1.0
-            && let Some(last) = ages.last_mut()
-        {
-            last.1 += 1.0 - prev;
-        }
-
-        // Risk factors: the engine multiplies the hazard ratios in declaration order in
-        // f64, stores the product as f32 and divides it by the cohort mean.
-        let mut partial: BTreeMap<u64, f64> = BTreeMap::from([(1.0f64.to_bits(), 1.0)]);
-        for rf in &pop.risk_factors {
-            let RiskKind::Prevalence(pv) = rf.kind else {
-                continue;
-            };
-            let mut next: BTreeMap<u64, f64> = BTreeMap::new();
-            for (&bits, &p) in &partial {
-                let hr = f64::from_bits(bits);
-                if pv < 1.0 {
-                    *next.entry(bits).or_default() += p * (1.0 - pv);
-                }
-                if pv > 0.0 {
-                    *next.entry((hr * rf.hazard_ratio).to_bits()).or_default() += p * pv;
-                }
-            }
-            if next.len() > MAX_RISK_CLASSES {
-                return Err(Error::Input(format!(
-                    "--cohort enumerates the combinations of risk factors, and these have more than {MAX_RISK_CLASSES} distinct hazard-ratio products; run the microsimulation (without --cohort), or use fewer distinct hazard ratios"
-                )));
-            }
-            partial = next;
-        }
-        let mean = Cohort::mean_risk(m);
-        let mut risk_map: BTreeMap<u32, f64> = BTreeMap::new();
-        for (&bits, &p) in &partial {
-            let mut r = f64::from_bits(bits) as f32;
-            if pop.normalise_risk && mean > 0.0 {
-                r = (f64::from(r) / mean) as f32;
-            }
-            *risk_map.entry(r.to_bits()).or_default() += p;
-        }
-        let risks = risk_map
-            .into_iter()
-            .map(|(b, p)| (f32::from_bits(b), p))
-            .collect();
-
-        // Attributes: the joint law of those that change the dynamics (and their
-        // ancestors), then every other attribute's conditional mean at each node.
+        // The attributes that change the dynamics, and their ancestors.
         let attrs = &pop.attributes;
         let mut in_t = in_t.to_vec();
         for a in (0..attrs.len()).rev() {
@@ -342,127 +278,214 @@ impl PopLaw {
                 in_t[j] = true;
             }
         }
-        let mut nodes = vec![Node {
-            weight: 1.0,
-            values: vec![f64::NAN; attrs.len()],
-        }];
-        for (a, at) in attrs.iter().enumerate() {
-            if !in_t[a] {
-                continue;
-            }
-            let mut next = Vec::new();
-            match &at.source {
-                AttributeSource::Draw(d) => {
-                    let pts = draw_points(at, d);
-                    for n in &nodes {
-                        for &(v, w) in &pts {
-                            let mut values = n.values.clone();
-                            values[a] = v;
-                            next.push(Node {
-                                weight: n.weight * w,
-                                values,
-                            });
-                        }
-                    }
-                }
-                AttributeSource::From(j) => {
-                    for n in &nodes {
-                        for (v, w) in from_points(at, n.values[*j]) {
-                            let mut values = n.values.clone();
-                            values[a] = v;
-                            next.push(Node {
-                                weight: n.weight * w,
-                                values,
-                            });
-                        }
-                    }
-                }
-            }
-            nodes = merge_nodes(next);
-            if nodes.len() > MAX_TYPES {
-                return Err(Error::Input(format!(
-                    "--cohort integrates attributes that multiply hazards by quadrature, and the attributes of this scenario need more than {MAX_TYPES} joint points; run the microsimulation (without --cohort)"
-                )));
-            }
-        }
-        let mut unconditional: Vec<Option<f64>> = vec![None; attrs.len()];
-        for a in 0..attrs.len() {
-            if in_t[a] {
-                continue;
-            }
-            // Walk up the `from` chain to a dynamics attribute or to the draw.
-            let mut chain = vec![a];
-            let mut anchor: Option<usize> = None;
-            loop {
-                let r = *chain.last().unwrap_or(&a);
-                match attrs[r].source {
-                    AttributeSource::From(j) if in_t[j] => {
-                        anchor = Some(j);
-                        break;
-                    }
-                    AttributeSource::From(j) => chain.push(j),
-                    AttributeSource::Draw(_) => break,
-                }
-            }
-            let down = |start: Vec<(f64, f64)>, skip: usize| -> f64 {
-                let mut law = start;
-                for &c in chain.iter().rev().skip(skip) {
-                    let mut next = Vec::new();
-                    for (v, w) in law {
-                        for (x, q) in from_points(&attrs[c], v) {
-                            next.push((x, w * q));
-                        }
-                    }
-                    law = merge_points(next);
-                }
-                law.iter().map(|(v, w)| v * w).sum::<f64>() / law.iter().map(|p| p.1).sum::<f64>()
-            };
-            match anchor {
-                Some(j) => {
-                    for n in &mut nodes {
-                        n.values[a] = down(vec![(n.values[j], 1.0)], 0);
-                    }
-                }
-                None => {
-                    let root = *chain.last().unwrap_or(&a);
-                    let mean = *unconditional[a].get_or_insert_with(|| {
-                        let AttributeSource::Draw(d) = &attrs[root].source else {
-                            return 0.0;
-                        };
-                        down(draw_points(&attrs[root], d), 1)
-                    });
-                    for n in &mut nodes {
-                        n.values[a] = mean;
-                    }
-                }
-            }
-        }
-
-        // Months already in the start state, in steps: round(X / months per step).
-        let mut clock0 = vec![0.0; usize::from(max_cap) + 1];
-        match &pop.months_in_state {
-            None => clock0[0] = 1.0,
-            Some(d) => {
-                let mut prev = 0.0;
-                for (c, slot) in clock0.iter_mut().enumerate() {
-                    let cdf = if c == usize::from(max_cap) {
-                        1.0
-                    } else {
-                        prob_below(d, (c as f64 + 0.5) * mps)
-                    };
-                    *slot = (cdf - prev).max(0.0);
-                    prev = prev.max(cdf);
-                }
-            }
-        }
+        let mut nodes = attribute_nodes(attrs, &in_t)?;
+        conditional_means(attrs, &in_t, &mut nodes);
         Ok(PopLaw {
             women: pop.women_share,
-            ages,
-            risks,
+            ages: entry_ages(pop),
+            risks: risk_products(m)?,
             nodes,
-            clock0,
+            clock0: start_clocks(pop, max_cap, f64::from(m.months_per_step())),
         })
     }
+}
+
+/// Age at entry: round(12 X) months, clamped to the tables' range, with probabilities.
+fn entry_ages(pop: &Population) -> Vec<(u16, f64)> {
+    // Age at entry: round(12 X) months, clamped to the tables' range.
+    let (lo, hi) = pop.age.support();
+    let lo_m = ((lo * 12.0).floor().max(0.0)) as usize;
+    let hi_m = ((hi * 12.0).ceil().min(MAX_AGE_MONTHS as f64)) as usize;
+    let mut ages = Vec::new();
+    let mut prev = 0.0;
+    for a in lo_m..=hi_m {
+        let cdf = if a == MAX_AGE_MONTHS {
+            1.0
+        } else {
+            prob_below(&pop.age, (a as f64 + 0.5) / 12.0)
+        };
+        if cdf > prev {
+            ages.push((a as u16, cdf - prev));
+        }
+        prev = prev.max(cdf);
+    }
+    if prev < 1.0
+        && let Some(last) = ages.last_mut()
+    {
+        last.1 += 1.0 - prev;
+    }
+    ages
+}
+
+/// The risk-factor products with their probabilities: the engine multiplies the hazard
+/// ratios in declaration order in f64, stores the product as f32 and divides it by the
+/// cohort mean.
+fn risk_products(m: &Model) -> Result<Vec<(f32, f64)>, Error> {
+    let pop = &m.population;
+    let mut partial: BTreeMap<u64, f64> = BTreeMap::from([(1.0f64.to_bits(), 1.0)]);
+    for rf in &pop.risk_factors {
+        let RiskKind::Prevalence(pv) = rf.kind else {
+            continue;
+        };
+        let mut next: BTreeMap<u64, f64> = BTreeMap::new();
+        for (&bits, &p) in &partial {
+            let hr = f64::from_bits(bits);
+            if pv < 1.0 {
+                *next.entry(bits).or_default() += p * (1.0 - pv);
+            }
+            if pv > 0.0 {
+                *next.entry((hr * rf.hazard_ratio).to_bits()).or_default() += p * pv;
+            }
+        }
+        if next.len() > MAX_RISK_CLASSES {
+            return Err(Error::Input(format!(
+                "--cohort enumerates the combinations of risk factors, and these have more than {MAX_RISK_CLASSES} distinct hazard-ratio products; run the microsimulation (without --cohort), or use fewer distinct hazard ratios"
+            )));
+        }
+        partial = next;
+    }
+    let mean = Cohort::mean_risk(m);
+    let mut risk_map: BTreeMap<u32, f64> = BTreeMap::new();
+    for (&bits, &p) in &partial {
+        let mut r = f64::from_bits(bits) as f32;
+        if pop.normalise_risk && mean > 0.0 {
+            r = (f64::from(r) / mean) as f32;
+        }
+        *risk_map.entry(r.to_bits()).or_default() += p;
+    }
+    let risks: Vec<(f32, f64)> = risk_map
+        .into_iter()
+        .map(|(b, p)| (f32::from_bits(b), p))
+        .collect();
+    Ok(risks)
+}
+
+/// The joint law of the attributes in `in_t` (those that change the dynamics and their
+/// ancestors), as weighted nodes; the other attributes are `NaN` here.
+fn attribute_nodes(attrs: &[Attribute], in_t: &[bool]) -> Result<Vec<Node>, Error> {
+    let mut nodes = vec![Node {
+        weight: 1.0,
+        values: vec![f64::NAN; attrs.len()],
+    }];
+    for (a, at) in attrs.iter().enumerate() {
+        if !in_t[a] {
+            continue;
+        }
+        let mut next = Vec::new();
+        match &at.source {
+            AttributeSource::Draw(d) => {
+                let pts = draw_points(at, d);
+                for n in &nodes {
+                    for &(v, w) in &pts {
+                        let mut values = n.values.clone();
+                        values[a] = v;
+                        next.push(Node {
+                            weight: n.weight * w,
+                            values,
+                        });
+                    }
+                }
+            }
+            AttributeSource::From(j) => {
+                for n in &nodes {
+                    for (v, w) in from_points(at, n.values[*j]) {
+                        let mut values = n.values.clone();
+                        values[a] = v;
+                        next.push(Node {
+                            weight: n.weight * w,
+                            values,
+                        });
+                    }
+                }
+            }
+        }
+        nodes = merge_nodes(next);
+        if nodes.len() > MAX_TYPES {
+            return Err(Error::Input(format!(
+                "--cohort integrates attributes that multiply hazards by quadrature, and the attributes of this scenario need more than {MAX_TYPES} joint points; run the microsimulation (without --cohort)"
+            )));
+        }
+    }
+    Ok(nodes)
+}
+
+/// Every attribute outside `in_t` at its conditional mean at each node (it rides along as
+/// an expected sum, like the engine's attribute sums).
+fn conditional_means(attrs: &[Attribute], in_t: &[bool], nodes: &mut [Node]) {
+    let mut unconditional: Vec<Option<f64>> = vec![None; attrs.len()];
+    for a in 0..attrs.len() {
+        if in_t[a] {
+            continue;
+        }
+        // Walk up the `from` chain to a dynamics attribute or to the draw.
+        let mut chain = vec![a];
+        let mut anchor: Option<usize> = None;
+        loop {
+            let r = *chain.last().unwrap_or(&a);
+            match attrs[r].source {
+                AttributeSource::From(j) if in_t[j] => {
+                    anchor = Some(j);
+                    break;
+                }
+                AttributeSource::From(j) => chain.push(j),
+                AttributeSource::Draw(_) => break,
+            }
+        }
+        let down = |start: Vec<(f64, f64)>, skip: usize| -> f64 {
+            let mut law = start;
+            for &c in chain.iter().rev().skip(skip) {
+                let mut next = Vec::new();
+                for (v, w) in law {
+                    for (x, q) in from_points(&attrs[c], v) {
+                        next.push((x, w * q));
+                    }
+                }
+                law = merge_points(next);
+            }
+            law.iter().map(|(v, w)| v * w).sum::<f64>() / law.iter().map(|p| p.1).sum::<f64>()
+        };
+        match anchor {
+            Some(j) => {
+                for n in nodes.iter_mut() {
+                    n.values[a] = down(vec![(n.values[j], 1.0)], 0);
+                }
+            }
+            None => {
+                let root = *chain.last().unwrap_or(&a);
+                let mean = *unconditional[a].get_or_insert_with(|| {
+                    let AttributeSource::Draw(d) = &attrs[root].source else {
+                        return 0.0;
+                    };
+                    down(draw_points(&attrs[root], d), 1)
+                });
+                for n in nodes.iter_mut() {
+                    n.values[a] = mean;
+                }
+            }
+        }
+    }
+}
+
+/// Months already in the start state, in steps (`round(X / months per step)`), with
+/// probabilities; the last entry holds the tail from `max_cap` on.
+fn start_clocks(pop: &Population, max_cap: u16, mps: f64) -> Vec<f64> {
+    let mut clock0 = vec![0.0; usize::from(max_cap) + 1];
+    match &pop.months_in_state {
+        None => clock0[0] = 1.0,
+        Some(d) => {
+            let mut prev = 0.0;
+            for (c, slot) in clock0.iter_mut().enumerate() {
+                let cdf = if c == usize::from(max_cap) {
+                    1.0
+                } else {
+                    prob_below(d, (c as f64 + 0.5) * mps)
+                };
+                *slot = (cdf - prev).max(0.0);
+                prev = prev.max(cdf);
+            }
+        }
+    }
+    clock0
 }
 
 fn merge_nodes(mut nodes: Vec<Node>) -> Vec<Node> {

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use ndarray::{Array2, Array3};
+
 use crate::Error;
 use crate::cohort::MAX_AGE_MONTHS;
 use crate::dynamics::NO_GAP;
@@ -20,47 +22,82 @@ use super::mass::{Key, Mass};
 
 /// Expected tallies of one arm, without the sex split.
 struct Acc {
-    half_cells: usize,
     n_sum: usize,
-    states: usize,
-    /// `[point][cell / 2]` expected persons.
-    mass: Vec<f64>,
-    /// `[point][cell / 2][slot]` expected attribute sums.
-    sums: Vec<f64>,
-    /// `[step][from][to]` expected moves.
-    moves: Vec<f64>,
-    /// `[checkpoint][state]`.
-    outcomes: Vec<f64>,
-    outcomes_participants: Vec<f64>,
+    /// `[point, cell / 2]` expected persons.
+    mass: Array2<f64>,
+    /// `[point, cell / 2, slot]` expected attribute sums.
+    sums: Array3<f64>,
+    /// `[step, from, to]` expected moves.
+    moves: Array3<f64>,
+    /// `[checkpoint, state]`.
+    outcomes: Array2<f64>,
+    outcomes_participants: Array2<f64>,
     participants: f64,
     clamped: f64,
+}
+
+impl Acc {
+    fn new(m: &Model, arm: &Arm) -> Acc {
+        let (h, s_n) = (m.horizon as usize, m.states.len());
+        let (half_cells, n_sum) = (arm.layout.cells / 2, arm.layout.sum_attrs.len());
+        let checkpoints = outcome_months(m).len();
+        Acc {
+            n_sum,
+            mass: Array2::zeros((h + 1, half_cells)),
+            sums: Array3::zeros((h + 1, half_cells, n_sum)),
+            moves: Array3::zeros((h, s_n, s_n)),
+            outcomes: Array2::zeros((checkpoints, s_n)),
+            outcomes_participants: Array2::zeros((checkpoints, s_n)),
+            participants: 0.0,
+            clamped: 0.0,
+        }
+    }
 }
 
 pub(super) fn run_arm(m: &Model, cfg: &ArmCfg, law: &PopLaw) -> Result<ArmRep, Error> {
     let arm = Arm::new(m, cfg);
     let h = m.horizon;
-    let s_n = m.states.len();
-    let layout = &arm.layout;
-    let n_sum = layout.sum_attrs.len();
-    let stride = 1 + n_sum;
-    let months = outcome_months(m);
-    let mps = arm.dy.mps;
-    let mut acc = Acc {
-        half_cells: layout.cells / 2,
-        n_sum,
-        states: s_n,
-        mass: vec![0.0; (h as usize + 1) * layout.cells / 2],
-        sums: vec![0.0; (h as usize + 1) * layout.cells / 2 * n_sum],
-        moves: vec![0.0; h as usize * s_n * s_n],
-        outcomes: vec![0.0; months.len() * s_n],
-        outcomes_participants: vec![0.0; months.len() * s_n],
-        participants: 0.0,
-        clamped: 0.0,
-    };
+    let mut acc = Acc::new(m, &arm);
+    let groups = groups(m, &arm, law);
+    let n_classes: usize = groups.iter().map(|g| g.0.classes.len()).sum();
+    let batches = batches(&m.population, h);
+    let age_feature = age_features(&arm);
+    let mut types = 0usize;
+    let mut scratch = Scratch::new();
+    for &(e, n) in &batches {
+        let paths = age_paths(&arm, &age_feature, law, e, h);
+        types += paths.len() * n_classes;
+        if types > MAX_TYPES {
+            return Err(Error::Input(format!(
+                "--cohort would have to follow more than {MAX_TYPES} person types (intake batches × age paths × risk-factor products × attribute points) in arm `{}`; run the microsimulation (without --cohort)",
+                m.arm.id
+            )));
+        }
+        let all: Vec<usize> = (0..paths.len()).collect();
+        let total: f64 = paths.iter().map(|p| p.p).sum();
+        for (group, init) in &groups {
+            let cur = intake(&arm, init, e, n);
+            let cur = places(&arm, &mut acc, e, cur);
+            tally(&arm, &mut acc, e, e, &cur);
+            let walk = Walk {
+                arm: &arm,
+                g: group,
+                e,
+                paths: &paths,
+            };
+            walk.run(&mut acc, e, all.clone(), total, cur, &mut scratch);
+        }
+    }
+    Ok(finish(m, &arm, &acc, law.women, &batches))
+}
 
-    // Classes: attribute nodes with the same values of the attributes that multiply
-    // hazards, times risk-factor products. Groups: classes that also agree on the sign
-    // of the income attribute where rules test it; a group shares keys and branches.
+/// The groups of person classes and the initial mass of one person of each: classes are
+/// attribute nodes with the same values of the attributes that multiply hazards, times
+/// risk-factor products; a group gathers the classes that also agree on the sign of the
+/// income attribute where rules test it, and shares keys and branches.
+fn groups(m: &Model, arm: &Arm, law: &PopLaw) -> Vec<(Group, Mass)> {
+    let (cfg, layout) = (arm.cfg, &arm.layout);
+    let stride = 1 + layout.sum_attrs.len();
     let pop = &m.population;
     let risks: Vec<(f32, f64)> = if cfg.risk_relevant {
         law.risks.clone()
@@ -95,35 +132,7 @@ pub(super) fn run_arm(m: &Model, cfg: &ArmCfg, law: &PopLaw) -> Result<ArmRep, E
         for (slot, &a) in layout.sum_attrs.iter().enumerate() {
             v[1 + slot] = node.values[a];
         }
-        let mut prev = 0.0;
-        for &(s, cum) in shares {
-            let p_state = cum - prev;
-            prev = cum;
-            if p_state <= 0.0 {
-                continue;
-            }
-            let cap = arm.cap(s);
-            let mut clock_p = vec![0.0; usize::from(cap) + 1];
-            for (c, &p) in law.clock0.iter().enumerate() {
-                clock_p[c.min(usize::from(cap))] += p;
-            }
-            for (c, &p) in clock_p.iter().enumerate() {
-                if p <= 0.0 {
-                    continue;
-                }
-                let key = Key {
-                    state: s as u8,
-                    phase: PHASE_NONE,
-                    gap_elapsed: 0,
-                    gap_dest: NO_GAP,
-                    gap_org: 0,
-                    clock: c as u16,
-                    prog: 0,
-                    excess: 0,
-                };
-                entry.1.add(key, node.weight * p_state * p, &v);
-            }
-        }
+        start_mass(arm, law, shares, node.weight, &v, &mut entry.1);
     }
     // Each group's classes and initial mass, one block of `stride` per class.
     let mut groups: Vec<(Group, Mass)> = Vec::new();
@@ -147,9 +156,53 @@ pub(super) fn run_arm(m: &Model, cfg: &ArmCfg, law: &PopLaw) -> Result<ArmRep, E
         }
         groups.push((Group { classes, income }, init));
     }
-    let n_classes: usize = groups.iter().map(|g| g.0.classes.len()).sum();
+    groups
+}
 
-    // Entry batches (engine: `Cohort::draw`, persons ordered by entry step).
+/// Add to `mass` a person of weight `weight` (attribute sums `v`) in the start states
+/// `shares` with the start clock's law.
+fn start_mass(
+    arm: &Arm,
+    law: &PopLaw,
+    shares: &[(usize, f64)],
+    weight: f64,
+    v: &[f64],
+    mass: &mut Mass,
+) {
+    let mut prev = 0.0;
+    for &(s, cum) in shares {
+        let p_state = cum - prev;
+        prev = cum;
+        if p_state <= 0.0 {
+            continue;
+        }
+        let cap = arm.cap(s);
+        let mut clock_p = vec![0.0; usize::from(cap) + 1];
+        for (c, &p) in law.clock0.iter().enumerate() {
+            clock_p[c.min(usize::from(cap))] += p;
+        }
+        for (c, &p) in clock_p.iter().enumerate() {
+            if p <= 0.0 {
+                continue;
+            }
+            let key = Key {
+                state: s as u8,
+                phase: PHASE_NONE,
+                gap_elapsed: 0,
+                gap_dest: NO_GAP,
+                gap_org: 0,
+                clock: c as u16,
+                prog: 0,
+                excess: 0,
+            };
+            mass.add(key, weight * p_state * p, v);
+        }
+    }
+}
+
+/// The entry batches within the horizon: (entry step, persons), as the microsimulation's
+/// cohort orders persons by entry (`Cohort::draw`).
+fn batches(pop: &Population, h: u32) -> Vec<(u32, f64)> {
     let mut batches: Vec<(u32, f64)> = Vec::new();
     let (mut i, mut b) = (0u64, 0u64);
     while i < pop.persons {
@@ -162,61 +215,39 @@ pub(super) fn run_arm(m: &Model, cfg: &ArmCfg, law: &PopLaw) -> Result<ArmRep, E
         i += n;
         b += 1;
     }
+    batches
+}
 
-    // Age paths: the features (age bands, age risk factors, retirement) that an age at
-    // entry meets at every step. Persons on the same path until step t have the same
-    // dynamics until then, so their mass is propagated together and split in proportion
-    // to the paths' probabilities where the paths diverge (a trie over the paths).
-    let age_feature = age_features(&arm);
-    let mut types = 0usize;
-    let mut scratch = Scratch::new();
-    for &(e, n) in &batches {
-        let mut by_sig: BTreeMap<Vec<u32>, (u16, f64)> = BTreeMap::new();
-        for &(a0, p) in &law.ages {
-            let mut retired = false;
-            let sig: Vec<u32> = (e..h)
-                .map(|t| {
-                    let age = usize::from(a0) + ((t - e) * mps) as usize;
-                    // After retirement everyone is in the exit state: later features
-                    // cannot matter.
-                    let f = if retired {
-                        0
-                    } else {
-                        age_feature[age.min(MAX_AGE_MONTHS)]
-                    };
-                    retired |= f == 0;
-                    f
-                })
-                .collect();
-            by_sig.entry(sig).or_insert((a0, 0.0)).1 += p;
-        }
-        let paths: Vec<AgePath> = by_sig
-            .into_iter()
-            .map(|(sig, (age0, p))| AgePath { sig, age0, p })
+/// The age paths of a batch entering at `e`: the features (age bands, age risk factors,
+/// retirement) that an age at entry meets at every step. Persons on the same path until
+/// step t have the same dynamics until then, so their mass is propagated together and
+/// split in proportion to the paths' probabilities where the paths diverge (a trie over
+/// the paths, [`Walk`]).
+fn age_paths(arm: &Arm, age_feature: &[u32], law: &PopLaw, e: u32, h: u32) -> Vec<AgePath> {
+    let mps = arm.dy.mps;
+    let mut by_sig: BTreeMap<Vec<u32>, (u16, f64)> = BTreeMap::new();
+    for &(a0, p) in &law.ages {
+        let mut retired = false;
+        let sig: Vec<u32> = (e..h)
+            .map(|t| {
+                let age = usize::from(a0) + ((t - e) * mps) as usize;
+                // After retirement everyone is in the exit state: later features
+                // cannot matter.
+                let f = if retired {
+                    0
+                } else {
+                    age_feature[age.min(MAX_AGE_MONTHS)]
+                };
+                retired |= f == 0;
+                f
+            })
             .collect();
-        types += paths.len() * n_classes;
-        if types > MAX_TYPES {
-            return Err(Error::Input(format!(
-                "--cohort would have to follow more than {MAX_TYPES} person types (intake batches × age paths × risk-factor products × attribute points) in arm `{}`; run the microsimulation (without --cohort)",
-                m.arm.id
-            )));
-        }
-        let all: Vec<usize> = (0..paths.len()).collect();
-        let total: f64 = paths.iter().map(|p| p.p).sum();
-        for (group, init) in &groups {
-            let cur = intake(&arm, init, e, n);
-            let cur = places(&arm, &mut acc, e, cur);
-            tally(&arm, &mut acc, e, e, &cur);
-            let walk = Walk {
-                arm: &arm,
-                g: group,
-                e,
-                paths: &paths,
-            };
-            walk.run(&mut acc, e, all.clone(), total, cur, &mut scratch);
-        }
+        by_sig.entry(sig).or_insert((a0, 0.0)).1 += p;
     }
-    Ok(finish(m, &arm, &acc, law.women, &batches))
+    by_sig
+        .into_iter()
+        .map(|(sig, (age0, p))| AgePath { sig, age0, p })
+        .collect()
 }
 
 /// A path of age features over the steps of one batch, with its probability and an age at
@@ -322,15 +353,14 @@ fn tally(arm: &Arm, acc: &mut Acc, e: u32, t: u32, cur: &Mass) {
         let s = usize::from(key.state);
         let cell = arm.layout.cell(s, key.clock, key.phase, 0) / 2;
         let mass: f64 = v.iter().step_by(block).sum();
-        acc.mass[p * acc.half_cells + cell] += mass;
+        acc.mass[[p, cell]] += mass;
         for slot in 0..acc.n_sum {
-            acc.sums[(p * acc.half_cells + cell) * acc.n_sum + slot] +=
-                v.iter().skip(1 + slot).step_by(block).sum::<f64>();
+            acc.sums[[p, cell, slot]] += v.iter().skip(1 + slot).step_by(block).sum::<f64>();
         }
         if let Some(k) = k_out {
-            acc.outcomes[k * acc.states + s] += mass;
+            acc.outcomes[[k, s]] += mass;
             if key.phase >= PHASE_IN {
-                acc.outcomes_participants[k * acc.states + s] += mass;
+                acc.outcomes_participants[[k, s]] += mass;
             }
         }
     }
@@ -346,7 +376,6 @@ fn step(
     cur: &Mass,
     sc: &mut Scratch,
 ) -> Mass {
-    let s_n = arm.dy.m.states.len();
     let block = 1 + acc.n_sum;
     let n_classes = g.classes.len();
     let mut next = Mass::with_capacity(cur.stride, cur.len() * 2);
@@ -371,7 +400,7 @@ fn step(
             }
             next.add_blocks(leaf.key, block, &factors, v);
             for &(from, to) in &leaf.moves[..leaf.n_moves] {
-                acc.moves[(t as usize * s_n + usize::from(from)) * s_n + usize::from(to)] += w;
+                acc.moves[[t as usize, usize::from(from), usize::from(to)]] += w;
             }
             acc.clamped += clamped;
         }
@@ -449,29 +478,27 @@ fn finish(m: &Model, arm: &Arm, acc: &Acc, women: f64, batches: &[(u32, f64)]) -
     let months = outcome_months(m);
     let mut rep = ArmRep::new(m, layout, months.len());
     let sex_share = [women, 1.0 - women];
-    let n_sum = acc.n_sum;
-    let half = acc.half_cells;
     for p in 0..=h {
         // Ledger cell `c * 2 + sex` holds the sex's share of half-cell `c`.
         rep.post_point(
             m,
             layout,
             p,
-            |cell| acc.mass[p * half + cell / 2] * sex_share[cell % 2],
-            |cell, slot| acc.sums[(p * half + cell / 2) * n_sum + slot] * sex_share[cell % 2],
+            |cell| acc.mass[[p, cell / 2]] * sex_share[cell % 2],
+            |cell, slot| acc.sums[[p, cell / 2, slot]] * sex_share[cell % 2],
         );
         if p < h {
             rep.record_step(m, p, |k| {
-                acc.moves[p * s_n * s_n + k / 2] * sex_share[k % 2]
+                acc.moves[[p, k / 2 / s_n, k / 2 % s_n]] * sex_share[k % 2]
             });
         }
     }
     for k in 0..months.len() {
         for s in 0..s_n {
             for sex in 0..2 {
-                rep.outcomes[(k * s_n + s) * 2 + sex] = acc.outcomes[k * s_n + s] * sex_share[sex];
+                rep.outcomes[(k * s_n + s) * 2 + sex] = acc.outcomes[[k, s]] * sex_share[sex];
                 rep.outcomes_participants[(k * s_n + s) * 2 + sex] =
-                    acc.outcomes_participants[k * s_n + s] * sex_share[sex];
+                    acc.outcomes_participants[[k, s]] * sex_share[sex];
             }
         }
     }

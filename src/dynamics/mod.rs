@@ -22,7 +22,7 @@
 //!    the person up and they enter the state the gap was leading to.
 //! 6. **Stochastic transitions**, unless a rule or a gap's end already moved the person:
 //!    competing risks (or per-step probabilities), answered by [`Draws::transition`].
-//!    Every move between two agencies is a **hand-over** ([`Dynamics::handover`]): under
+//!    Every move between two agencies is a **hand-over** (`Dynamics::handover`): under
 //!    the organisation that handles the person it may fail, and the person then waits in
 //!    a gap state until the gap ends, losing part of the programme's after-effect.
 //! 7. **Programme progress**: the month counter, dropout, completion, and the hand-over

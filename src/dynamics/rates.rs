@@ -9,7 +9,7 @@
 //! microsimulation's short path (`engine::fast`).
 
 use crate::cohort::MAX_AGE_MONTHS;
-use crate::model::{Mode, Model};
+use crate::model::{Mode, Model, Transitions};
 
 /// One destination of a precomputed transition row.
 #[derive(Debug, Clone, Copy)]
@@ -66,53 +66,16 @@ pub struct Tables {
 impl Tables {
     /// The rows of arm `m` at step `step` (rates that depend on the step take its value).
     pub fn build(m: &Model, step: u32) -> Tables {
+        let bands = Bands::of(m);
         let s_n = m.states.len();
-        let mut clock_band = Vec::with_capacity(s_n);
-        let mut age_band = Vec::with_capacity(s_n);
-        let mut clock_breaks_all = Vec::with_capacity(s_n);
-        let mut age_breaks_all = Vec::with_capacity(s_n);
-        let mut mode = Vec::with_capacity(s_n);
-        for s in 0..s_n {
-            let (cb, ab, md) = match &m.transitions[s] {
-                Some(tr) => {
-                    let cb: Vec<f64> = tr
-                        .dests
-                        .first()
-                        .map(|d| d.rate.breaks().to_vec())
-                        .unwrap_or_default();
-                    let mut ab: Vec<f64> = tr
-                        .dests
-                        .iter()
-                        .filter_map(|d| d.age.as_ref())
-                        .flat_map(|a| a.breaks().iter().copied())
-                        .collect();
-                    ab.sort_by(f64::total_cmp);
-                    ab.dedup();
-                    (cb, ab, tr.mode)
-                }
-                None => (vec![], vec![], Mode::Hazard),
-            };
-            let max_clock = cb.last().copied().unwrap_or(0.0) as usize + 1;
-            clock_band.push(
-                (0..=max_clock)
-                    .map(|c| cb.partition_point(|&b| b <= c as f64) as u8)
-                    .collect::<Vec<u8>>(),
-            );
-            age_band.push(
-                (0..=MAX_AGE_MONTHS)
-                    .map(|a| ab.partition_point(|&b| b * 12.0 <= a as f64) as u8)
-                    .collect::<Vec<u8>>(),
-            );
-            clock_breaks_all.push(cb);
-            age_breaks_all.push(ab);
-            mode.push(md);
-        }
-        let clock_bands = clock_breaks_all
+        let clock_bands = bands
+            .clock_breaks
             .iter()
             .map(|b| b.len() + 1)
             .max()
             .unwrap_or(1);
-        let age_bands = age_breaks_all
+        let age_bands = bands
+            .age_breaks
             .iter()
             .map(|b| b.len() + 1)
             .max()
@@ -129,58 +92,27 @@ impl Tables {
             let Some(tr) = &m.transitions[s] else {
                 continue;
             };
-            for cb in 0..=clock_breaks_all[s].len() {
+            for cb in 0..=bands.clock_breaks[s].len() {
                 let clock_at = if cb == 0 {
                     0.0
                 } else {
-                    clock_breaks_all[s][cb - 1]
+                    bands.clock_breaks[s][cb - 1]
                 };
-                for ab in 0..=age_breaks_all[s].len() {
+                for ab in 0..=bands.age_breaks[s].len() {
                     let age_at = if ab == 0 {
                         0.0
                     } else {
-                        age_breaks_all[s][ab - 1]
+                        bands.age_breaks[s][ab - 1]
                     };
-                    let start = dests.len() as u32;
-                    let mut row = Row {
-                        start,
-                        hazard: mode[s] == Mode::Hazard,
-                        ..Row::default()
-                    };
-                    for d in &tr.dests {
-                        let mut h = d.rate.at(clock_at);
-                        if let Some(a) = &d.age {
-                            h *= a.at(age_at);
-                        }
-                        if let Some(st) = &d.step {
-                            h *= st.at(f64::from(step));
-                        }
-                        if h <= 0.0 {
-                            continue;
-                        }
-                        let attr = d.attribute.map_or(NO_ATTR, |a| a as u8);
-                        row.has_attr |= attr != NO_ATTR;
-                        if d.success {
-                            row.lam_s += h;
-                        } else {
-                            row.lam_o += h;
-                        }
-                        dests.push(RowDest {
-                            to: d.to as u8,
-                            success: d.success,
-                            attr,
-                            h,
-                        });
-                    }
-                    row.len = dests.len() as u32 - start;
+                    let row = row_at(tr, clock_at, age_at, step, &mut dests);
                     rows[(s * clock_bands + cb) * age_bands + ab] = row;
                 }
             }
         }
         // Each state's clock table is padded with its last band up to the common stride.
-        let clock_stride = clock_band.iter().map(Vec::len).max().unwrap_or(1);
+        let clock_stride = bands.clock_band.iter().map(Vec::len).max().unwrap_or(1);
         let mut clock_row = Vec::with_capacity(s_n * clock_stride);
-        for (s, cbt) in clock_band.iter().enumerate() {
+        for (s, cbt) in bands.clock_band.iter().enumerate() {
             let last = cbt.last().copied().unwrap_or(0);
             clock_row.extend((0..clock_stride).map(|c| {
                 ((s * clock_bands + cbt.get(c).copied().unwrap_or(last) as usize) * age_bands)
@@ -213,7 +145,7 @@ impl Tables {
             dests,
             clock_row,
             clock_stride,
-            age_band: age_band.concat(),
+            age_band: bands.age_band.concat(),
             by_age: age_bands > 1,
         }
     }
@@ -231,4 +163,108 @@ impl Tables {
         };
         &self.rows[base + ab as usize]
     }
+}
+
+/// Where the bands of each state's row begin: its clock breaks (those of its first
+/// destination's rate: validation gives every destination the same), the union of its
+/// destinations' age breaks, and the band of every clock and every age in months.
+struct Bands {
+    clock_breaks: Vec<Vec<f64>>,
+    age_breaks: Vec<Vec<f64>>,
+    /// `clock_band[state][clock]` up to one past the last break.
+    clock_band: Vec<Vec<u8>>,
+    /// `age_band[state][age_months]`.
+    age_band: Vec<Vec<u8>>,
+}
+
+impl Bands {
+    fn of(m: &Model) -> Bands {
+        let s_n = m.states.len();
+        let mut b = Bands {
+            clock_breaks: Vec::with_capacity(s_n),
+            age_breaks: Vec::with_capacity(s_n),
+            clock_band: Vec::with_capacity(s_n),
+            age_band: Vec::with_capacity(s_n),
+        };
+        for tr in &m.transitions {
+            let (cb, ab) = match tr {
+                Some(tr) => {
+                    let cb: Vec<f64> = tr
+                        .dests
+                        .first()
+                        .map(|d| d.rate.breaks().to_vec())
+                        .unwrap_or_default();
+                    let mut ab: Vec<f64> = tr
+                        .dests
+                        .iter()
+                        .filter_map(|d| d.age.as_ref())
+                        .flat_map(|a| a.breaks().iter().copied())
+                        .collect();
+                    ab.sort_by(f64::total_cmp);
+                    ab.dedup();
+                    (cb, ab)
+                }
+                None => (vec![], vec![]),
+            };
+            let max_clock = cb.last().copied().unwrap_or(0.0) as usize + 1;
+            b.clock_band.push(
+                (0..=max_clock)
+                    .map(|c| cb.partition_point(|&x| x <= c as f64) as u8)
+                    .collect(),
+            );
+            b.age_band.push(
+                (0..=MAX_AGE_MONTHS)
+                    .map(|a| ab.partition_point(|&x| x * 12.0 <= a as f64) as u8)
+                    .collect(),
+            );
+            b.clock_breaks.push(cb);
+            b.age_breaks.push(ab);
+        }
+        b
+    }
+}
+
+/// The row of transitions `tr` at clock `clock_at`, age `age_at` (years) and `step`, its
+/// destinations appended to `dests`: every destination's base rate times its age and
+/// step factors, those with a positive rate only.
+fn row_at(
+    tr: &Transitions,
+    clock_at: f64,
+    age_at: f64,
+    step: u32,
+    dests: &mut Vec<RowDest>,
+) -> Row {
+    let start = dests.len() as u32;
+    let mut row = Row {
+        start,
+        hazard: tr.mode == Mode::Hazard,
+        ..Row::default()
+    };
+    for d in &tr.dests {
+        let mut h = d.rate.at(clock_at);
+        if let Some(a) = &d.age {
+            h *= a.at(age_at);
+        }
+        if let Some(st) = &d.step {
+            h *= st.at(f64::from(step));
+        }
+        if h <= 0.0 {
+            continue;
+        }
+        let attr = d.attribute.map_or(NO_ATTR, |a| a as u8);
+        row.has_attr |= attr != NO_ATTR;
+        if d.success {
+            row.lam_s += h;
+        } else {
+            row.lam_o += h;
+        }
+        dests.push(RowDest {
+            to: d.to as u8,
+            success: d.success,
+            attr,
+            h,
+        });
+    }
+    row.len = dests.len() as u32 - start;
+    row
 }
