@@ -142,36 +142,6 @@ impl Dist {
     /// Check the stored parameters (what [`Dist::from_table`] guarantees).
     /// The error's `key` names the stored field at fault.
     pub fn validate(&self) -> Result<(), DistError> {
-        fn finite(key: &str, v: f64) -> Result<(), DistError> {
-            if v.is_finite() {
-                Ok(())
-            } else {
-                Err(DistError::at(
-                    key,
-                    format!("`{key}` must be finite, found {v}"),
-                ))
-            }
-        }
-        fn positive(key: &str, v: f64) -> Result<(), DistError> {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(DistError::at(
-                    key,
-                    format!("`{key}` must be finite and > 0, found {v}"),
-                ))
-            }
-        }
-        fn less(lo_key: &str, lo: f64, hi_key: &str, hi: f64) -> Result<(), DistError> {
-            if lo < hi {
-                Ok(())
-            } else {
-                Err(DistError::at(
-                    lo_key,
-                    format!("`{lo_key}` ({lo}) must be less than `{hi_key}` ({hi})"),
-                ))
-            }
-        }
         match *self {
             Dist::Fixed(v) => finite("value", v),
             Dist::Uniform { low, high } => {
@@ -248,6 +218,41 @@ impl Dist {
                 }
             }
         }
+    }
+}
+
+// The checks of `Dist::validate`; each error names the stored field at fault.
+
+fn finite(key: &str, v: f64) -> Result<(), DistError> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(DistError::at(
+            key,
+            format!("`{key}` must be finite, found {v}"),
+        ))
+    }
+}
+
+fn positive(key: &str, v: f64) -> Result<(), DistError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(DistError::at(
+            key,
+            format!("`{key}` must be finite and > 0, found {v}"),
+        ))
+    }
+}
+
+fn less(lo_key: &str, lo: f64, hi_key: &str, hi: f64) -> Result<(), DistError> {
+    if lo < hi {
+        Ok(())
+    } else {
+        Err(DistError::at(
+            lo_key,
+            format!("`{lo_key}` ({lo}) must be less than `{hi_key}` ({hi})"),
+        ))
     }
 }
 

@@ -89,6 +89,7 @@ impl Dist {
     }
 }
 
+/// A family named by a tag value; its parameterisations are the constants below.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Family {
     Fixed,
@@ -102,6 +103,7 @@ enum Family {
     Poisson,
 }
 
+/// One set of keys a family accepts, e.g. the gamma's (`mean`, `sd`).
 struct Parameterisation {
     required: &'static [&'static str],
     optional: &'static [&'static str],
@@ -295,6 +297,9 @@ impl Given<'_> {
     }
 }
 
+/// The index of the one parameterisation of `family` that the table's keys
+/// complete, or a message naming the keys that mix two parameterisations or
+/// the ones that are missing.
 fn select_parameterisation(family: Family, g: &Given) -> Result<usize, DistError> {
     let pars = family.parameterisations();
     let takes = format!(
@@ -371,130 +376,156 @@ fn select_parameterisation(family: Family, g: &Given) -> Result<usize, DistError
     Err(DistError::at(key, message))
 }
 
+/// The stored parameters of parameterisation `index` of `family`, checked
+/// against the family's range; the longer conversions are the functions below.
 fn build(family: Family, index: usize, g: &Given) -> Result<Dist, DistError> {
-    let ctx = &g.ctx;
     match (family, index) {
         (Family::Fixed, _) => Ok(Dist::Fixed(g.get("value")?)),
         (Family::Uniform, _) => {
             let (low, high) = g.less("low", "high")?;
             Ok(Dist::Uniform { low, high })
         }
-        (Family::Triangular, _) => {
-            let (low, high) = g.less("low", "high")?;
-            let mode = g.get("mode")?;
-            if !(low <= mode && mode <= high) {
-                return Err(DistError::at(
-                    "mode",
-                    format!(
-                        "`mode` ({mode}) must lie between `low` ({low}) and `high` ({high}) in {ctx}"
-                    ),
-                ));
-            }
-            Ok(Dist::Triangular { low, mode, high })
-        }
-        (Family::Normal, _) => {
-            let mean = g.get("mean")?;
-            let sd = g.positive(
-                "sd",
-                "; for a value without uncertainty write the number itself or use dist = \"fixed\"",
-            )?;
-            let low = g.has("low").then(|| g.get("low")).transpose()?;
-            let high = g.has("high").then(|| g.get("high")).transpose()?;
-            if low.is_some() && high.is_some() {
-                g.less("low", "high")?;
-            }
-            Ok(Dist::Normal {
-                mean,
-                sd,
-                low,
-                high,
-            })
-        }
+        (Family::Triangular, _) => triangular(g),
+        (Family::Normal, _) => normal(g),
         (Family::LogNormal, 0) => {
             let mu = g.get("mu")?;
             let sigma = g.positive("sigma", "; sigma is the sd of ln X")?;
             Ok(Dist::LogNormal { mu, sigma })
         }
-        (Family::LogNormal, 1) => {
-            let mean = g.positive("mean", "; a lognormal is positive")?;
-            let sd = g.positive("sd", "")?;
-            let s2 = (sd / mean).powi(2).ln_1p();
-            Ok(Dist::LogNormal {
-                mu: mean.ln() - 0.5 * s2,
-                sigma: s2.sqrt(),
-            })
-        }
+        (Family::LogNormal, 1) => lognormal_from_mean_sd(g),
         (Family::LogNormal, 2) => lognormal_from_interval(g, "p05", "p95", 0.95),
         (Family::LogNormal, _) => lognormal_from_interval(g, "p025", "p975", 0.975),
         (Family::Gamma, 0) => Ok(Dist::Gamma {
             shape: g.positive("shape", "")?,
             scale: g.positive("scale", "")?,
         }),
-        (Family::Gamma, _) => {
-            let mean = g.positive("mean", "; a gamma is positive")?;
-            let sd = g.positive("sd", "")?;
-            let cv = sd / mean;
-            Ok(Dist::Gamma {
-                shape: 1.0 / (cv * cv),
-                scale: sd * cv,
-            })
-        }
+        (Family::Gamma, _) => gamma_from_mean_sd(g),
         (Family::Beta, 0) => Ok(Dist::Beta {
             alpha: g.positive("alpha", "")?,
             beta: g.positive("beta", "")?,
         }),
-        (Family::Beta, _) => {
-            let mean = g.get("mean")?;
-            if !(mean > 0.0 && mean < 1.0) {
-                return Err(DistError::at(
-                    "mean",
-                    format!(
-                        "`mean` must be strictly between 0 and 1 in {ctx} (found {mean}); a beta distribution lives on (0, 1)"
-                    ),
-                ));
-            }
-            let sd = g.positive("sd", "")?;
-            let bound = mean * (1.0 - mean);
-            if sd * sd >= bound {
-                return Err(DistError::at(
-                    "sd",
-                    format!(
-                        "`sd` ({sd}) is too large in {ctx}: with mean {mean} a beta distribution needs sd < sqrt(mean·(1 − mean)) = {}; reduce `sd` or move `mean` towards 0.5",
-                        fmt_num(bound.sqrt())
-                    ),
-                ));
-            }
-            let nu = bound / (sd * sd) - 1.0;
-            Ok(Dist::Beta {
-                alpha: mean * nu,
-                beta: (1.0 - mean) * nu,
-            })
-        }
-        (Family::Geometric, _) => {
-            let mean = g.get("mean")?;
-            if mean < 1.0 {
-                return Err(DistError::at(
-                    "mean",
-                    format!(
-                        "`mean` must be ≥ 1 in {ctx} (found {mean}); the geometric counts months 1, 2, 3, …"
-                    ),
-                ));
-            }
-            Ok(Dist::Geometric { q: 1.0 / mean })
-        }
-        (Family::Poisson, _) => {
-            let mean = g.positive("mean", "")?;
-            if mean > POISSON_MAX_MEAN {
-                return Err(DistError::at(
-                    "mean",
-                    format!("`mean` must be at most {POISSON_MAX_MEAN:e} in {ctx} (found {mean})"),
-                ));
-            }
-            Ok(Dist::Poisson { mean })
-        }
+        (Family::Beta, _) => beta_from_mean_sd(g),
+        (Family::Geometric, _) => geometric(g),
+        (Family::Poisson, _) => poisson(g),
     }
 }
 
+/// The triangular (`low`, `mode`, `high`).
+fn triangular(g: &Given) -> Result<Dist, DistError> {
+    let ctx = &g.ctx;
+    let (low, high) = g.less("low", "high")?;
+    let mode = g.get("mode")?;
+    if !(low <= mode && mode <= high) {
+        return Err(DistError::at(
+            "mode",
+            format!("`mode` ({mode}) must lie between `low` ({low}) and `high` ({high}) in {ctx}"),
+        ));
+    }
+    Ok(Dist::Triangular { low, mode, high })
+}
+
+/// The normal (`mean`, `sd`), truncated by `low` and/or `high` when given.
+fn normal(g: &Given) -> Result<Dist, DistError> {
+    let mean = g.get("mean")?;
+    let sd = g.positive(
+        "sd",
+        "; for a value without uncertainty write the number itself or use dist = \"fixed\"",
+    )?;
+    let low = g.has("low").then(|| g.get("low")).transpose()?;
+    let high = g.has("high").then(|| g.get("high")).transpose()?;
+    if low.is_some() && high.is_some() {
+        g.less("low", "high")?;
+    }
+    Ok(Dist::Normal {
+        mean,
+        sd,
+        low,
+        high,
+    })
+}
+
+/// The lognormal from its natural-scale `mean` and `sd`.
+fn lognormal_from_mean_sd(g: &Given) -> Result<Dist, DistError> {
+    let mean = g.positive("mean", "; a lognormal is positive")?;
+    let sd = g.positive("sd", "")?;
+    let s2 = (sd / mean).powi(2).ln_1p();
+    Ok(Dist::LogNormal {
+        mu: mean.ln() - 0.5 * s2,
+        sigma: s2.sqrt(),
+    })
+}
+
+/// The gamma from its `mean` and `sd`.
+fn gamma_from_mean_sd(g: &Given) -> Result<Dist, DistError> {
+    let mean = g.positive("mean", "; a gamma is positive")?;
+    let sd = g.positive("sd", "")?;
+    let cv = sd / mean;
+    Ok(Dist::Gamma {
+        shape: 1.0 / (cv * cv),
+        scale: sd * cv,
+    })
+}
+
+/// The beta from its `mean` and `sd`, which must fit in (0, 1).
+fn beta_from_mean_sd(g: &Given) -> Result<Dist, DistError> {
+    let ctx = &g.ctx;
+    let mean = g.get("mean")?;
+    if !(mean > 0.0 && mean < 1.0) {
+        return Err(DistError::at(
+            "mean",
+            format!(
+                "`mean` must be strictly between 0 and 1 in {ctx} (found {mean}); a beta distribution lives on (0, 1)"
+            ),
+        ));
+    }
+    let sd = g.positive("sd", "")?;
+    let bound = mean * (1.0 - mean);
+    if sd * sd >= bound {
+        return Err(DistError::at(
+            "sd",
+            format!(
+                "`sd` ({sd}) is too large in {ctx}: with mean {mean} a beta distribution needs sd < sqrt(mean·(1 − mean)) = {}; reduce `sd` or move `mean` towards 0.5",
+                fmt_num(bound.sqrt())
+            ),
+        ));
+    }
+    let nu = bound / (sd * sd) - 1.0;
+    Ok(Dist::Beta {
+        alpha: mean * nu,
+        beta: (1.0 - mean) * nu,
+    })
+}
+
+/// The geometric from its `mean` in months.
+fn geometric(g: &Given) -> Result<Dist, DistError> {
+    let ctx = &g.ctx;
+    let mean = g.get("mean")?;
+    if mean < 1.0 {
+        return Err(DistError::at(
+            "mean",
+            format!(
+                "`mean` must be ≥ 1 in {ctx} (found {mean}); the geometric counts months 1, 2, 3, …"
+            ),
+        ));
+    }
+    Ok(Dist::Geometric { q: 1.0 / mean })
+}
+
+/// The Poisson from its `mean`, within what rand_distr can sample.
+fn poisson(g: &Given) -> Result<Dist, DistError> {
+    let ctx = &g.ctx;
+    let mean = g.positive("mean", "")?;
+    if mean > POISSON_MAX_MEAN {
+        return Err(DistError::at(
+            "mean",
+            format!("`mean` must be at most {POISSON_MAX_MEAN:e} in {ctx} (found {mean})"),
+        ));
+    }
+    Ok(Dist::Poisson { mean })
+}
+
+/// The lognormal from its `median` and an interval (`lo_key`, `hi_key`) whose
+/// upper end is the `upper_p` quantile (see the module docs of `dist`).
 fn lognormal_from_interval(
     g: &Given,
     lo_key: &str,
@@ -530,6 +561,7 @@ fn lognormal_from_interval(
     })
 }
 
+/// The message for a tag value that names no family, with the likeliest fix.
 fn unknown_family(tag: &str, name: &str) -> DistError {
     let lower = name.to_lowercase();
     let hint = if lower != name && FAMILIES.contains(&lower.as_str()) {
@@ -548,6 +580,7 @@ fn unknown_family(tag: &str, name: &str) -> DistError {
     )
 }
 
+/// What a value that should have been a number (or a family name) is.
 fn describe_value(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => format!("the string \"{s}\" (remove the quotes?)"),
