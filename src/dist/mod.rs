@@ -98,8 +98,11 @@
 //! * `describe.rs`: the one-line description for reports ([`Dist::describe`])
 //!   and the number format it shares with the messages.
 //!
-//! The unit tests sit next to what they test; `testing.rs` holds their shared
-//! helpers.
+//! The files form layers, bottom up: `special.rs` and `families.rs` (which use
+//! no other file here); `truncnormal.rs`; `quantile.rs`; `sample.rs` and
+//! `describe.rs`; `parse.rs`. None uses this file, which only declares and
+//! re-exports. The unit tests sit next to what they test; `testing.rs` holds
+//! their shared helpers.
 
 mod describe;
 mod families;
