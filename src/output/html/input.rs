@@ -220,30 +220,6 @@ impl Saved {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn occupancy_reads_any_separator_and_decimal_mark() {
-        let plain = b"arm,month,state,sex,mean_count,mean_share,p05_share,p95_share\n\
-            a,0,work,all,1,0.25,0.2,0.3\na,0,work,women,1,0.5,0.4,0.6\na,1,work,all,1,0.5,,0.7\n";
-        let swedish = b"arm;month;state;sex;mean_count;mean_share;p05_share;p95_share\n\
-            a;0;work;all;1;0,25;0,2;0,3\na;0;work;women;1;0,5;0,4;0,6\na;1;work;all;1;0,5;;0,7\n";
-        let a = Occupancy::parse(plain).unwrap();
-        let b = Occupancy::parse(swedish).unwrap();
-        let pts = &a.arms["a"]["work"];
-        assert_eq!(pts.len(), 2);
-        assert_eq!(pts[0], [0.0, 0.25, 0.2, 0.3]);
-        assert!(pts[1][2].is_nan());
-        assert_eq!(format!("{a:?}"), format!("{b:?}"));
-        assert_eq!(
-            Occupancy::parse(b"month,arm\n").unwrap_err(),
-            "the header does not start with `arm` and a separator"
-        );
-    }
-}
-
 /// Refuse a `summary.json` that is not a summary of this rehabsim's format version before
 /// reading it as one, so that an old or foreign file gets a message that says so.
 fn check_format(text: &str, shown: &str, dir: &Path) -> Result<(), Error> {
@@ -275,4 +251,28 @@ fn check_format(text: &str, shown: &str, dir: &Path) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn occupancy_reads_any_separator_and_decimal_mark() {
+        let plain = b"arm,month,state,sex,mean_count,mean_share,p05_share,p95_share\n\
+            a,0,work,all,1,0.25,0.2,0.3\na,0,work,women,1,0.5,0.4,0.6\na,1,work,all,1,0.5,,0.7\n";
+        let swedish = b"arm;month;state;sex;mean_count;mean_share;p05_share;p95_share\n\
+            a;0;work;all;1;0,25;0,2;0,3\na;0;work;women;1;0,5;0,4;0,6\na;1;work;all;1;0,5;;0,7\n";
+        let a = Occupancy::parse(plain).unwrap();
+        let b = Occupancy::parse(swedish).unwrap();
+        let pts = &a.arms["a"]["work"];
+        assert_eq!(pts.len(), 2);
+        assert_eq!(pts[0], [0.0, 0.25, 0.2, 0.3]);
+        assert!(pts[1][2].is_nan());
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!(
+            Occupancy::parse(b"month,arm\n").unwrap_err(),
+            "the header does not start with `arm` and a separator"
+        );
+    }
 }
