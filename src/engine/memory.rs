@@ -12,7 +12,7 @@ use super::{CHUNK, PERSON_BYTES, outcome_months};
 
 /// Bytes per person of one replication of `arms` arms in flight, from the engine's data
 /// structures: cohort.rs keeps sex u8, the folded age u32, start state u8, start clock
-/// u16 and risk f32, and per attribute an i64 fixed-point value; engine.rs keeps, per arm,
+/// u16 and risk f32, and per attribute an i64 fixed-point value; the engine keeps, per arm,
 /// [`PERSON_BYTES`] per person (its state) and, in the worst case, every
 /// person at once in the referral list and in the queue (a person and a step each: 8
 /// bytes with padding). The arms of a replication run side by side (`engine::run_arms`),
