@@ -122,7 +122,7 @@ fn every_scenario_in_the_folder_is_tested() {
     shipped.sort();
     assert_eq!(
         found, shipped,
-        "add new scenarios to SHIPPED in tests/scenarios.rs"
+        "add new scenarios to SHIPPED in tests/integration/scenarios.rs"
     );
 }
 

@@ -520,8 +520,10 @@ proptest! {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(48),
+        // Failing cases are kept beside this file, in proptest_ledger.proptest-regressions
+        // (this file's name with the extension replaced), and re-run first.
         failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::WithSource("regressions"),
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
         )),
         ..ProptestConfig::default()
     })]

@@ -1,0 +1,35 @@
+//! rehabsim's integration tests: one test binary (`cargo test --test integration`), one
+//! module per topic, as ripgrep does. One binary links the library once instead of twelve
+//! times, and the helpers live in one place ([`util`]).
+//!
+//! Shared data files are in `tests/data/` (valid scenarios, and the malformed ones of
+//! `errors` in `tests/data/bad/`); the browser test of the report is
+//! `tests/browser/check_report.sh`, run by `.ci/run`.
+
+// Shared helpers: scenarios with overrides, temporary folders, the binary.
+mod util;
+
+// Calibration: shipped scenarios against their programmes' figures, and `calibrate`.
+mod calibration;
+// Cohort mode (`run --cohort`): exact expectations against the microsimulation.
+mod cohort_mode;
+// Counting conventions and discounting against hand-computed formulas.
+mod conventions;
+// Engine invariants: the ledger balances, common random numbers, threads, fast paths.
+mod engine;
+// Malformed scenarios: golden error messages (snapshots) and mutation fuzzing.
+mod errors;
+// Value stability: pinned outputs of seeded runs (snapshots).
+mod golden;
+// Property tests over random valid scenarios (proptest).
+mod proptest_ledger;
+// The HTML report, its charts and escaping, and the CSV options.
+mod report;
+// Faults and limits: Ctrl-C, output folders, exit codes, memory and ledger limits.
+mod robustness;
+// The shipped scenarios: they run, balance and keep the promises of their headers.
+mod scenarios;
+// Sharded runs and `merge`.
+mod shard;
+// Uncertainty: distributions, tornado, sweep, break-even, EVPI, the expected mode.
+mod uncertainty;
