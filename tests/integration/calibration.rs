@@ -1,25 +1,20 @@
 //! Calibration: the shipped scenarios reproduce their programmes' reported figures within
 //! stated bands, and `calibrate` recovers a known multiplier.
 
-use std::path::Path;
-
+use predicates::prelude::*;
 use rehabsim::calibrate::{self, Config, target_shares};
-use rehabsim::scenario::{Source, load, parse};
+use rehabsim::scenario::Source;
 use rehabsim::{Error, RunOptions, run};
 
+use crate::util;
+
 fn shipped(name: &str, sets: &[&str]) -> Source {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(name);
-    let mut src = load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    src.apply_overrides(&sets).unwrap_or_else(|e| panic!("{e}"));
-    src
+    util::load(util::path("scenarios").join(name), sets)
 }
 
 /// Simulated share of each target, by id.
 fn shares(src: &Source) -> Vec<(String, f64, f64)> {
-    let sc = src.compile().unwrap_or_else(|e| panic!("{e}"));
+    let sc = util::compile(src);
     let out = run(&sc, &RunOptions::default()).unwrap();
     target_shares(&sc, &out)
         .unwrap()
@@ -134,7 +129,7 @@ counterfactual = true
 {targets}
 "#
     );
-    parse(Path::new("tiny.toml"), text).unwrap()
+    util::parse("tiny.toml", text, util::NO_SETS)
 }
 
 fn target(id: &str, state: &str, share: f64) -> String {
@@ -146,7 +141,7 @@ fn target(id: &str, state: &str, share: f64) -> String {
 /// Run the tiny scenario with `sets` applied and return its target shares.
 fn tiny_shares(persons: u32, targets: &str, sets: &[String]) -> Vec<f64> {
     let mut src = tiny(persons, targets);
-    src.apply_overrides(sets).unwrap();
+    src.apply_overrides(sets).unwrap_or_else(|e| panic!("{e}"));
     shares(&src).into_iter().map(|t| t.1).collect()
 }
 
@@ -353,12 +348,10 @@ fn calibrate_explains_what_it_cannot_do() {
 /// The command line: a fit printed with its `--set` line and written as calibration.json.
 #[test]
 fn the_calibrate_command_prints_and_writes_the_fit() {
-    let dir = std::env::temp_dir().join(format!("rehabsim-calibrate-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = util::tmp("calibrate");
     let scenario = dir.join("tiny.toml");
     std::fs::write(&scenario, &tiny(1000, &target("work_12", "work", 0.5)).text).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rehabsim"))
+    util::rehabsim()
         .args(["calibrate"])
         .arg(&scenario)
         .args([
@@ -369,18 +362,9 @@ fn the_calibrate_command_prints_and_writes_the_fit() {
             "--out",
         ])
         .arg(&dir)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("--set 'transitions.sick.to.work="),
-        "{stdout}"
-    );
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--set 'transitions.sick.to.work="));
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("calibration.json")).unwrap()).unwrap();
     assert_eq!(json["params"][0]["path"], "transitions.sick.to.work");
@@ -389,16 +373,11 @@ fn the_calibrate_command_prints_and_writes_the_fit() {
         "{json}"
     );
 
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_rehabsim"))
+    util::rehabsim()
         .args(["calibrate"])
         .arg(&scenario)
         .args(["--param", "transitions.sick.to.work", "--bounds", "0.5"])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&bad.stderr),
-        "error: --bounds takes two numbers, LO,HI (e.g. `--bounds 0.1,10`), found 1\n"
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+        .assert()
+        .code(2)
+        .stderr("error: --bounds takes two numbers, LO,HI (e.g. `--bounds 0.1,10`), found 1\n");
 }

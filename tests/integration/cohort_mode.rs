@@ -2,40 +2,31 @@
 //! microsimulation (to the öre where the microsimulation is deterministic, within Monte
 //! Carlo standard errors elsewhere) and against analytic expectations; its refusals.
 
-use std::path::Path;
-
+use predicates::prelude::*;
 use rehabsim::balance::{COMPONENTS, NET};
 use rehabsim::cohort_mode;
 use rehabsim::{RunOptions, RunOutput, Scenario};
 
+use crate::util;
+
+/// The scenario `text`, named `inline.toml` in messages, with `sets` applied.
 fn compile_text(text: &str, sets: &[&str]) -> Scenario {
-    let mut src = rehabsim::scenario::parse(Path::new("inline.toml"), text.to_string())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    src.apply_overrides(&sets).unwrap_or_else(|e| panic!("{e}"));
-    src.compile().unwrap_or_else(|e| panic!("{e}"))
+    util::compile(&util::parse("inline.toml", text, sets))
 }
 
+/// The text of the file at `path` (below the project root), compiled as [`compile_text`].
 fn compile_file(path: &str, sets: &[&str]) -> Scenario {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    compile_text(&text, sets)
+    compile_text(&util::read(&util::path(path)), sets)
 }
+
+// Both engines keep the ledgers: these tests compare and check the postings themselves.
 
 fn micro(sc: &Scenario) -> RunOutput {
-    rehabsim::run(sc, &ledgers()).unwrap_or_else(|e| panic!("{e}"))
+    rehabsim::run(sc, &util::keep_ledgers()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn exact(sc: &Scenario) -> RunOutput {
-    cohort_mode::run(sc, &ledgers()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Keep the ledgers: these tests compare and check the postings themselves.
-fn ledgers() -> RunOptions {
-    RunOptions {
-        keep_ledgers: true,
-        ..RunOptions::default()
-    }
+    cohort_mode::run(sc, &util::keep_ledgers()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -553,10 +544,7 @@ fn capacity_limits_are_refused_with_the_reason() {
 
 #[test]
 fn an_extra_wait_is_refused_with_the_reason() {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/deterministic.toml"),
-    )
-    .unwrap_or_default()
+    let text = util::read(&util::path("tests/data/deterministic.toml"))
         + "\n[locations.away]\nextra_wait = 2\n";
     let sc = compile_text(&text, &["programmes.p.location=away"]);
     let err = cohort_mode::run(&sc, &RunOptions::default())
@@ -605,43 +593,31 @@ fn with_uncertain_values_each_replication_is_the_expectation_given_its_draw() {
 
 #[test]
 fn the_cli_writes_the_usual_files_with_the_mode_marked() {
-    let dir = std::env::temp_dir().join(format!("rehabsim-cohort-{}", std::process::id()));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rehabsim"))
+    let tmp = util::tmp("cohort");
+    let dir = tmp.join("out");
+    util::rehabsim()
         .args(["run", "--cohort", "--quiet", "--out"])
         .arg(&dir)
-        .arg(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("scenarios/examples/three_state_illness.toml"),
-        )
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(util::path("scenarios/examples/three_state_illness.toml"))
+        .assert()
+        .success();
     let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
     assert!(summary.contains("\"mode\": \"cohort\""), "{summary}");
     assert!(summary.contains("\"cost_per_unit\""));
     assert!(dir.join("balance.csv").exists() && dir.join("occupancy.csv").exists());
-    let _ = std::fs::remove_dir_all(&dir);
 
-    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_rehabsim"))
+    util::rehabsim()
         .args(["run", "--cohort", "--quiet"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.toml"))
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("capacity of 60 places"));
+        .arg(util::path("scenarios/default.toml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("capacity of 60 places"));
 }
 
 #[test]
 fn a_yearly_model_takes_targets_in_months_beyond_its_horizon_in_steps() {
     // Targets are in months whatever the step: 36 months is year 3 of a 20-year horizon.
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/examples/three_state_illness.toml"),
-    )
-    .unwrap_or_default()
+    let text = util::read(&util::path("scenarios/examples/three_state_illness.toml"))
         + "\n[targets.alive_at_3y]\narm = \"usual_care\"\nstates = [\"healthy\", \"sick\"]\nmonth = 36\nshare = 0.935\n";
     let sc = compile_text(&text, &[]);
     let c = exact(&sc);
@@ -726,13 +702,7 @@ fn cohort_mode_does_not_depend_on_the_thread_count() {
         "scenarios/examples/sickness_clock.toml",
         &["scenario.horizon=12"],
     );
-    let run = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .install(|| exact(&sc))
-    };
+    let run = |threads: usize| util::on_threads(threads, || exact(&sc));
     let (one, three) = (run(1), run(3));
     assert_eq!(one.reps[0].arms, three.reps[0].arms);
     // The summary holds NaN where a quantity is undefined: compare its bytes.

@@ -3,10 +3,10 @@
 //! against both engines (exactly against cohort mode, within 4 Monte Carlo standard
 //! errors against the microsimulation). docs/general-models.md states the same formula.
 
-use std::path::Path;
-
 use rehabsim::balance::NET;
 use rehabsim::{RunOptions, Scenario};
+
+use crate::util;
 
 /// 500 persons alive → dead with probability `P` a year; 1 000 a year while alive, 5 000 once on
 /// death; one life year per year alive. Three yearly steps.
@@ -118,14 +118,14 @@ fn expected(counting: &str, from: f64, r: f64, rm: f64) -> (f64, f64) {
 }
 
 fn compile(counting: &str, from: u32) -> Scenario {
-    let mut src = rehabsim::scenario::parse(Path::new("conventions.toml"), MODEL.to_string())
-        .unwrap_or_else(|e| panic!("{e}"));
-    src.apply_overrides(&[
-        format!("accounting.counting={counting}"),
-        format!("accounting.discount_from={from}"),
-    ])
-    .unwrap_or_else(|e| panic!("{e}"));
-    src.compile().unwrap_or_else(|e| panic!("{e}"))
+    util::compile(&util::parse(
+        "conventions.toml",
+        MODEL,
+        &[
+            format!("accounting.counting={counting}"),
+            format!("accounting.discount_from={from}"),
+        ],
+    ))
 }
 
 #[test]

@@ -3,17 +3,15 @@
 //! depend on the thread count or on how persons are split into chunks.
 
 use std::path::Path;
-use std::process::Command;
 
 use rehabsim::scenario::{self, set_path, split_path};
 use rehabsim::{RunOptions, ledger};
 
-fn default_source() -> scenario::Source {
-    scenario::load(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/default.toml"
-    )))
-    .unwrap()
+use crate::util;
+
+/// The shipped default scenario with `sets` applied.
+fn default_source(sets: &[&str]) -> scenario::Source {
+    util::load(util::path("scenarios/default.toml"), sets)
 }
 
 fn set(src: &mut scenario::Source, key: &str, value: toml::Value) {
@@ -22,18 +20,9 @@ fn set(src: &mut scenario::Source, key: &str, value: toml::Value) {
 
 #[test]
 fn ledger_balances_for_every_arm_replication_point_and_sex() {
-    let mut src = default_source();
-    src.apply_overrides(&[
-        "scenario.replications=6".into(),
-        "population.persons=300".into(),
-    ])
-    .unwrap();
-    let sc = src.compile().unwrap();
-    let keep = RunOptions {
-        keep_ledgers: true,
-        ..RunOptions::default()
-    };
-    let run = rehabsim::run(&sc, &keep).unwrap();
+    let src = default_source(&["scenario.replications=6", "population.persons=300"]);
+    let sc = util::compile(&src);
+    let run = rehabsim::run(&sc, &util::keep_ledgers()).unwrap();
     assert_eq!(run.reps.len(), 6);
     for rep in &run.reps {
         let models = sc.models_for(rep.replication).unwrap();
@@ -63,12 +52,7 @@ fn ledger_balances_for_every_arm_replication_point_and_sex() {
 
 #[test]
 fn a_programme_without_effect_or_cost_changes_nothing_for_anyone() {
-    let mut src = default_source();
-    src.apply_overrides(&[
-        "scenario.replications=5".into(),
-        "population.persons=250".into(),
-    ])
-    .unwrap();
+    let mut src = default_source(&["scenario.replications=5", "population.persons=250"]);
     // The arena with no effect, no organisation of its own, no exit hand-over, no cost:
     // persons are still referred, queued, admitted and drop out, but with common random
     // numbers nothing they experience differs from business as usual.
@@ -110,18 +94,6 @@ fn a_programme_without_effect_or_cost_changes_nothing_for_anyone() {
     }
 }
 
-fn run_cli(args: &[&str]) {
-    let st = Command::new(env!("CARGO_BIN_EXE_rehabsim"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-}
-
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -138,8 +110,9 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 fn compare_threads(extra: &[&str], tag: &str) {
-    let base = std::env::temp_dir().join(format!("rehabsim-det-{tag}-{}", std::process::id()));
-    let scen = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/default.toml");
+    let base = util::tmp(&format!("det-{tag}"));
+    let scen = util::path("scenarios/default.toml");
+    let scen = scen.to_str().unwrap();
     let mut outs = Vec::new();
     for threads in ["1", "2"] {
         let dir = base.join(threads);
@@ -154,7 +127,7 @@ fn compare_threads(extra: &[&str], tag: &str) {
             &dir_s,
         ];
         args.extend_from_slice(extra);
-        run_cli(&args);
+        util::rehabsim().args(&args).assert().success();
         outs.push(files(&dir));
     }
     assert!(!outs[0].is_empty());
@@ -163,7 +136,6 @@ fn compare_threads(extra: &[&str], tag: &str) {
         assert_eq!(a.0, b.0);
         assert!(a.1 == b.1, "{} differs between 1 and 2 threads", a.0);
     }
-    let _ = std::fs::remove_dir_all(&base);
 }
 
 #[test]
@@ -190,7 +162,7 @@ fn splitting_persons_of_one_replication_across_threads_changes_nothing() {
 
 /// Every shipped scenario, example and valid test scenario.
 fn scenario_files() -> Vec<std::path::PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = util::root();
     let mut files = Vec::new();
     for dir in ["scenarios", "scenarios/examples", "tests/data"] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
@@ -211,15 +183,9 @@ fn scenario_files() -> Vec<std::path::PathBuf> {
 /// the kept valuations are those of the kept ledgers.
 #[test]
 fn dropping_the_ledgers_after_valuing_changes_no_output() {
-    let keep = RunOptions {
-        keep_ledgers: true,
-        ..RunOptions::default()
-    };
+    let keep = util::keep_ledgers();
     for path in scenario_files() {
-        let mut src = scenario::load(&path).unwrap();
-        src.apply_overrides(&["scenario.replications=4".into()])
-            .unwrap();
-        let sc = src.compile().unwrap();
+        let sc = util::scenario(&path, &["scenario.replications=4"]);
         let csv = rehabsim::output::csv::CsvOptions::default();
         let mut runs = vec![(
             "microsimulation",
@@ -272,7 +238,7 @@ fn dropping_the_ledgers_after_valuing_changes_no_output() {
 /// to the last öre and count.
 #[test]
 fn the_short_path_for_quiet_person_steps_changes_nothing() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = util::root();
     let files = scenario_files();
     let mut cases: Vec<(std::path::PathBuf, Vec<String>)> =
         files.into_iter().map(|f| (f, Vec::new())).collect();
@@ -298,9 +264,7 @@ fn the_short_path_for_quiet_person_steps_changes_nothing() {
         ],
     ));
     for (path, overrides) in &cases {
-        let mut src = scenario::load(path).unwrap();
-        src.apply_overrides(overrides).unwrap();
-        let sc = src.compile().unwrap();
+        let sc = util::scenario(path, overrides);
         for rep in 0..3 {
             let models = sc.models_for(rep).unwrap();
             let short = rehabsim::engine::run_replication_paths(&models, rep, false, true);
@@ -315,15 +279,6 @@ fn the_short_path_for_quiet_person_steps_changes_nothing() {
     }
 }
 
-/// Run `f` on a pool of `threads` worker threads.
-fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool")
-        .install(f)
-}
-
 /// The arms of a replication run side by side, sharing each group's random blocks
 /// (`engine::run_arms`). They do not interact, so each arm's result must equal the same
 /// arm run alone, and a replication's result must not depend on the threads or on the
@@ -332,7 +287,7 @@ fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 /// and three arms.
 #[test]
 fn arms_run_side_by_side_equal_each_arm_run_alone() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = util::root();
     let cases: [(&str, &[&str]); 7] = [
         (
             "scenarios/default.toml",
@@ -349,15 +304,13 @@ fn arms_run_side_by_side_equal_each_arm_run_alone() {
         ("scenarios/examples/age_table.toml", &[]),
     ];
     for (path, overrides) in cases {
-        let mut src = scenario::load(&root.join(path)).unwrap();
-        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-        src.apply_overrides(&overrides).unwrap();
-        let sc = src.compile().unwrap();
+        let sc = util::scenario(root.join(path), overrides);
         for rep in 0..2 {
             let models = sc.models_for(rep).unwrap();
-            let one = on_threads(1, || rehabsim::engine::run_replication(&models, rep, false));
-            let two = on_threads(2, || rehabsim::engine::run_replication(&models, rep, true));
-            let three = on_threads(3, || {
+            let one =
+                util::on_threads(1, || rehabsim::engine::run_replication(&models, rep, false));
+            let two = util::on_threads(2, || rehabsim::engine::run_replication(&models, rep, true));
+            let three = util::on_threads(3, || {
                 rehabsim::engine::run_replication_paths(&models, rep, true, false)
             });
             assert!(
@@ -390,21 +343,21 @@ fn arms_run_side_by_side_equal_each_arm_run_alone() {
 /// same results on both paths.
 #[test]
 fn saturated_clocks_give_the_same_results_on_both_paths() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = util::root();
     for path in [
         "scenarios/default.toml",
         "scenarios/examples/sickness_clock.toml",
     ] {
         for (lo, hi) in [(65_400, 65_600), (65_530, 70_000), (65_480, 65_535)] {
-            let mut src = scenario::load(&root.join(path)).unwrap();
-            src.apply_overrides(&[
-                format!(
-                    "population.months_in_state={{ per_person = \"uniform\", low = {lo}, high = {hi} }}"
-                ),
-                "population.persons=3001".into(),
-            ])
-            .unwrap();
-            let sc = src.compile().unwrap();
+            let sc = util::scenario(
+                root.join(path),
+                &[
+                    format!(
+                        "population.months_in_state={{ per_person = \"uniform\", low = {lo}, high = {hi} }}"
+                    ),
+                    "population.persons=3001".into(),
+                ],
+            );
             for rep in 0..2 {
                 let models = sc.models_for(rep).unwrap();
                 let short = rehabsim::engine::run_replication_paths(&models, rep, false, true);

@@ -9,9 +9,11 @@
 //! the `.err` files; review the diff before committing it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use predicates::prelude::*;
 use rehabsim::scenario;
+
+use crate::util;
 
 const BAD: &str = "tests/data/bad";
 
@@ -107,14 +109,6 @@ fn every_message_names_the_file_and_most_name_line_column_and_key() {
     assert!(with_position >= cases().len() - 5, "{with_position}");
 }
 
-fn rehabsim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rehabsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
-
 #[test]
 fn the_binary_reports_each_case_on_stderr_with_exit_code_2() {
     for case in cases() {
@@ -124,15 +118,12 @@ fn the_binary_reports_each_case_on_stderr_with_exit_code_2() {
             args.push("--set".into());
             args.push(s);
         }
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = rehabsim(&refs);
-        assert_eq!(out.status.code(), Some(2), "{path}");
-        assert!(out.stdout.is_empty(), "{path}: stdout not empty");
-        assert_eq!(
-            String::from_utf8_lossy(&out.stderr),
-            format!("error: {}\n", expected(&case)),
-            "{path}"
-        );
+        util::rehabsim()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(format!("error: {}\n", expected(&case)));
     }
 }
 
@@ -145,28 +136,26 @@ fn run_refuses_bad_input_before_simulating() {
         "ledger_overflow",
     ] {
         let path = format!("{BAD}/{name}.toml");
-        let dir = std::env::temp_dir().join(format!("rehabsim-errors-{name}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        let out = rehabsim(&["run", &path, "--out", &dir.display().to_string()]);
-        assert_eq!(out.status.code(), Some(2), "{name}");
-        assert!(out.stdout.is_empty(), "{name}");
-        assert_eq!(
-            String::from_utf8_lossy(&out.stderr),
-            format!("error: {}\n", expected(Path::new(&path))),
-        );
+        let tmp = util::tmp("errors");
+        let dir = tmp.join(name);
+        util::rehabsim()
+            .args(["run", &path, "--out", &dir.display().to_string()])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(format!("error: {}\n", expected(Path::new(&path))));
         assert!(!dir.exists(), "{name}: nothing may be written");
     }
 }
 
 #[test]
 fn a_missing_file_is_a_bad_input() {
-    let out = rehabsim(&["validate", "tests/data/bad/no_such_file.toml"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "error: tests/data/bad/no_such_file.toml has 1 problem:\n  tests/data/bad/no_such_file.toml: cannot read the file: No such file or directory (os error 2)\n\n"
-    );
+    util::rehabsim()
+        .args(["validate", "tests/data/bad/no_such_file.toml"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr("error: tests/data/bad/no_such_file.toml has 1 problem:\n  tests/data/bad/no_such_file.toml: cannot read the file: No such file or directory (os error 2)\n\n");
 }
 
 /// A small deterministic generator (xorshift64*), so the mutations are the same on

@@ -4,20 +4,13 @@
 //! tests do. Optimisations of the hot loop must leave it unchanged; a deliberate change
 //! of the model must update the digest and say why in the commit.
 
-use std::path::Path;
-
 use rehabsim::RunOptions;
 use sha2::{Digest, Sha256};
 
+use crate::util;
+
 fn digest(overrides: &[&str]) -> String {
-    let mut src = rehabsim::scenario::load(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/default.toml"
-    )))
-    .unwrap();
-    let sets: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    src.apply_overrides(&sets).unwrap();
-    let sc = src.compile().unwrap();
+    let sc = util::scenario(util::path("scenarios/default.toml"), overrides);
     let run = rehabsim::run(&sc, &RunOptions::default()).unwrap();
     let bytes = rehabsim::output::json::summary_json(&run.summary);
     Sha256::digest(&bytes)

@@ -1,6 +1,8 @@
 //! rehabsim's integration tests: one test binary (`cargo test --test integration`), one
 //! module per topic, as ripgrep does. One binary links the library once instead of twelve
-//! times, and the helpers live in one place ([`util`]).
+//! times, and the helpers live in one place: [`util`] loads scenarios with
+//! overrides, makes temporary folders (`tempfile`) and drives the real `rehabsim` binary
+//! (`assert_cmd` and `predicates`).
 //!
 //! Shared data files are in `tests/data/` (valid scenarios, and the malformed ones of
 //! `errors` in `tests/data/bad/`); the browser test of the report is

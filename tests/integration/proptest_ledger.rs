@@ -15,7 +15,9 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use rehabsim::ledger::check_balance;
-use rehabsim::{RunOptions, output, scenario};
+use rehabsim::{output, scenario};
+
+use crate::util;
 
 /// Non-absorbing states `s0 … s{n-1}`, plus the absorbing exit state `exited`.
 const MAX_STATES: usize = 5;
@@ -497,18 +499,7 @@ impl Spec {
 }
 
 fn summary_bytes(sc: &rehabsim::Scenario, threads: usize) -> (Vec<u8>, rehabsim::RunOutput) {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("a thread pool");
-    let out = pool
-        .install(|| {
-            let keep = RunOptions {
-                keep_ledgers: true,
-                ..RunOptions::default()
-            };
-            rehabsim::run(sc, &keep)
-        })
+    let out = util::on_threads(threads, || rehabsim::run(sc, &util::keep_ledgers()))
         .expect("a valid scenario runs");
     (output::json::summary_json(&out.summary), out)
 }

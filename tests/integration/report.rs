@@ -2,61 +2,28 @@
 //! same page; the page shows the summary's figures as formatted per language, every chart
 //! with its series, the assumptions, and escapes everything that comes from the scenario.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
+use assert_cmd::assert::Assert;
+use predicates::prelude::*;
 use rehabsim::Summary;
 use rehabsim::i18n::{Lang, NBSP};
 use rehabsim::output::charts;
+
+use crate::util::{self, read};
 
 const DEFAULT: &str = "scenarios/default.toml";
 /// Small and fast, but with every feature of the default scenario.
 const SMALL: [&str; 6] = ["--replications", "6", "--persons", "80", "--horizon", "36"];
 
-/// A fresh temporary folder, removed when the test ends.
-struct Tmp(PathBuf);
-
-impl std::ops::Deref for Tmp {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
+/// A fresh temporary folder for one test (see [`util::tmp`]).
+fn tmp(name: &str) -> util::Tmp {
+    util::tmp(&format!("report-{name}"))
 }
 
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tmp(name: &str) -> Tmp {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "rehabsim-report-{}-{}-{name}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    Tmp(d)
-}
-
-fn rehabsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rehabsim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> Output {
-    let o = rehabsim(args);
-    assert!(
-        o.status.success(),
-        "rehabsim {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
+/// `rehabsim ARGS`, which must succeed.
+fn ok(args: &[&str]) -> Assert {
+    util::rehabsim().args(args).assert().success()
 }
 
 /// `run SCENARIO --out DIR --quiet` with the small settings and `extra` flags.
@@ -71,10 +38,6 @@ fn run_to(scenario: &Path, dir: &Path, extra: &[&str]) {
     args.extend(SMALL);
     args.extend(extra);
     ok(&args);
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn summary(dir: &Path) -> Summary {
@@ -155,7 +118,7 @@ fn run_and_report_write_the_same_page() {
         again.to_str().unwrap(),
     ]);
     assert_eq!(written, read(&again), "report DIR re-renders another page");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("again.html"));
+    o.stderr(predicate::str::contains("again.html"));
     // The default report is English; --lang sv gives another page.
     assert!(written.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
     ok(&["report", dir.to_str().unwrap(), "--lang", "sv"]);
@@ -189,14 +152,14 @@ fn report_refuses_a_summary_of_another_format_version() {
         ),
     ] {
         std::fs::write(&path, edited).unwrap();
-        let out = rehabsim(&["report", &dir.display().to_string()]);
-        assert_eq!(out.status.code(), Some(2));
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(says), "{err}");
-        assert!(
-            err.contains("write it again with `rehabsim run SCENARIO --out"),
-            "{err}"
-        );
+        util::rehabsim()
+            .args(["report", &dir.display().to_string()])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says))
+            .stderr(predicate::str::contains(
+                "write it again with `rehabsim run SCENARIO --out",
+            ));
     }
 }
 
@@ -484,8 +447,8 @@ fn tornado_json_is_drawn_when_it_belongs_to_the_run() {
         name = serde_json::to_string(&s.scenario).unwrap()
     );
     std::fs::write(dir.join("tornado.json"), &tornado).unwrap();
-    let o = ok(&["report", dir.to_str().unwrap(), "--lang", "sv"]);
-    assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"));
+    ok(&["report", dir.to_str().unwrap(), "--lang", "sv"])
+        .stderr(predicate::str::contains("warning").not());
     let html = read(&dir.join("report.html"));
     let f = figure(&html, "tornado", &key);
     assert_eq!(count(f, "<svg"), 1);
@@ -511,12 +474,9 @@ fn tornado_json_is_drawn_when_it_belongs_to_the_run() {
         tornado.replacen(&serde_json::to_string(&s.scenario).unwrap(), "\"other\"", 1),
     )
     .unwrap();
-    let o = ok(&["report", dir.to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("tornado.json is left out of the report: it is of scenario `other`"),
-        "{err}"
-    );
+    ok(&["report", dir.to_str().unwrap()]).stderr(predicate::str::contains(
+        "tornado.json is left out of the report: it is of scenario `other`",
+    ));
     assert!(!read(&dir.join("report.html")).contains("data-chart=\"tornado\""));
 }
 
@@ -659,45 +619,48 @@ fn csv_separator_and_decimal_comma() {
 
 #[test]
 fn bad_csv_options_are_refused_with_the_fix() {
-    let o = rehabsim(&[
-        "run",
-        DEFAULT,
-        "--csv-sep",
-        ",",
-        "--decimal-comma",
-        "--replications",
-        "1",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&o.stderr),
-        "error: --decimal-comma writes 0,25 for a quarter, so the separator cannot also be a \
-         comma: use --csv-sep ';' (or leave --csv-sep out)\n"
-    );
-    let o = rehabsim(&["run", DEFAULT, "--csv-sep", "ab", "--replications", "1"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&o.stderr),
-        "error: --csv-sep \"ab\" is not a separator: give one punctuation character such as \
-         ';' or '|', or `tab`\n"
-    );
-    let o = rehabsim(&["run", DEFAULT, "--csv-sep", ".", "--replications", "1"]);
-    assert_eq!(o.status.code(), Some(2));
+    util::rehabsim()
+        .args([
+            "run",
+            DEFAULT,
+            "--csv-sep",
+            ",",
+            "--decimal-comma",
+            "--replications",
+            "1",
+        ])
+        .assert()
+        .code(2)
+        .stderr(
+            "error: --decimal-comma writes 0,25 for a quarter, so the separator cannot also be a \
+             comma: use --csv-sep ';' (or leave --csv-sep out)\n",
+        );
+    util::rehabsim()
+        .args(["run", DEFAULT, "--csv-sep", "ab", "--replications", "1"])
+        .assert()
+        .code(2)
+        .stderr(
+            "error: --csv-sep \"ab\" is not a separator: give one punctuation character such as \
+             ';' or '|', or `tab`\n",
+        );
+    util::rehabsim()
+        .args(["run", DEFAULT, "--csv-sep", ".", "--replications", "1"])
+        .assert()
+        .code(2);
 }
 
 #[test]
 fn report_of_a_folder_without_results_says_what_to_do() {
     let dir = tmp("empty");
-    let o = rehabsim(&["report", dir.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&o.stderr),
-        format!(
+    util::rehabsim()
+        .args(["report", dir.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(format!(
             "error: {} is missing: `rehabsim report DIR` needs the folder of `rehabsim run \
              SCENARIO --out DIR` (summary.json, occupancy.csv and scenario.toml)\n",
             dir.join("summary.json").display()
-        )
-    );
+        ));
     // A scenario file that does not belong to the summary.
     run_to(Path::new(DEFAULT), &dir, &[]);
     let other = read(&dir.join("scenario.toml")).replacen(
@@ -706,10 +669,11 @@ fn report_of_a_folder_without_results_says_what_to_do() {
         1,
     );
     std::fs::write(dir.join("scenario.toml"), other).unwrap();
-    let o = rehabsim(&["report", dir.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("do not belong together"), "{err}");
+    util::rehabsim()
+        .args(["report", dir.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("do not belong together"));
 }
 
 #[test]
@@ -718,7 +682,7 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     let mut args = vec!["run", DEFAULT, "--out", dir.to_str().unwrap()];
     args.extend(SMALL);
     let o = ok(&args);
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = String::from_utf8_lossy(&o.get_output().stderr);
     // Only plain lines: the break-even note and the run's summary line.
     assert!(err.lines().count() <= 2, "{err}");
     assert!(!err.contains('\r'), "{err}");
@@ -727,5 +691,5 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     // --quiet keeps its meaning: no balance sheet on stdout.
     let mut args = args.clone();
     args.push("--quiet");
-    assert!(ok(&args).stdout.is_empty());
+    ok(&args).stdout(predicate::str::is_empty());
 }

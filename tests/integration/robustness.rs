@@ -1,31 +1,21 @@
 //! Faults and limits: Ctrl-C, output folders (atomic writes, `--force`), exit codes and
 //! streams, the memory and ledger limits, and numeric hygiene under extreme multipliers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use predicates::prelude::*;
 use rehabsim::ledger::check_balance;
 use rehabsim::{RunOptions, limits, output, scenario};
 
+use crate::util;
+
 const TINY: &str = "tests/data/robustness.toml";
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rehabsim"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
-
-fn rehabsim(args: &[&str]) -> std::process::Output {
-    bin().args(args).output().expect("the binary runs")
-}
-
-/// A fresh, empty temporary folder for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rehabsim-robustness-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch folder");
-    dir
+/// A fresh, empty temporary folder for one test (see [`util::tmp`]).
+fn scratch(name: &str) -> util::Tmp {
+    util::tmp(&format!("robustness-{name}"))
 }
 
 fn names_in(dir: &Path) -> Vec<String> {
@@ -46,40 +36,48 @@ fn stderr(o: &std::process::Output) -> String {
 
 #[test]
 fn exit_0_results_on_stdout_throughput_on_stderr() {
-    let out = rehabsim(&["run", TINY, "--no-break-even"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let so = String::from_utf8_lossy(&out.stdout);
-    assert!(so.contains("Society as a whole"), "the balance sheet: {so}");
-    let se = stderr(&out);
-    // One line: `<P> person-months in <S> s (<X> person-months/s), peak memory <M> MiB`.
+    let out = util::rehabsim()
+        .args(["run", TINY, "--no-break-even"])
+        .assert()
+        .code(0)
+        // The balance sheet.
+        .stdout(predicate::str::contains("Society as a whole"))
+        // One line: `<P> person-months in <S> s (<X> person-months/s), peak memory <M> MiB`.
+        .stderr(predicate::str::starts_with("2400 person-months in "))
+        .stderr(predicate::str::contains("person-months/s), peak memory "));
+    let se = stderr(out.get_output());
     assert_eq!(se.lines().count(), 1, "{se}");
-    assert!(se.starts_with("2400 person-months in "), "{se}");
-    assert!(se.contains("person-months/s), peak memory "), "{se}");
 
-    let v = rehabsim(&["validate", TINY]);
-    assert_eq!(v.status.code(), Some(0));
-    assert!(v.stderr.is_empty());
-    assert_eq!(
-        String::from_utf8_lossy(&v.stdout),
-        "tests/data/robustness.toml: valid — 2 arms (usual, coaching), 3 states, 3 actors, 2 items, 0 uncertain values\n"
-    );
+    util::rehabsim()
+        .args(["validate", TINY])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::is_empty())
+        .stdout("tests/data/robustness.toml: valid — 2 arms (usual, coaching), 3 states, 3 actors, 2 items, 0 uncertain values\n");
 }
 
 #[test]
 fn exit_2_on_bad_input_and_on_a_bad_flag() {
-    let out = rehabsim(&["run", TINY, "--threads", "0"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    assert_eq!(stderr(&out), "error: --threads must be at least 1\n");
+    util::rehabsim()
+        .args(["run", TINY, "--threads", "0"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr("error: --threads must be at least 1\n");
 
-    let out = rehabsim(&["run", TINY, "--seed", "18446744073709551615"]);
-    assert_eq!(out.status.code(), Some(2), "a seed TOML cannot hold");
-    assert!(out.stdout.is_empty());
-    assert!(stderr(&out).contains("--seed"), "{}", stderr(&out));
+    // A seed TOML cannot hold.
+    util::rehabsim()
+        .args(["run", TINY, "--seed", "18446744073709551615"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("--seed"));
 
-    let out = rehabsim(&["run", TINY, "--no-such-flag"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
+    util::rehabsim()
+        .args(["run", TINY, "--no-such-flag"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty());
 }
 
 #[test]
@@ -88,23 +86,22 @@ fn exit_1_when_the_output_folder_cannot_be_written() {
     let file = dir.join("a-file");
     std::fs::write(&file, "not a folder").expect("write");
     let target = file.join("out");
-    let out = rehabsim(&[
-        "run",
-        TINY,
-        "--quiet",
-        "--no-break-even",
-        "--out",
-        &target.display().to_string(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(out.stdout.is_empty());
-    assert_eq!(
-        stderr(&out),
-        format!(
+    util::rehabsim()
+        .args([
+            "run",
+            TINY,
+            "--quiet",
+            "--no-break-even",
+            "--out",
+            &target.display().to_string(),
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(format!(
             "error: cannot write {}: Not a directory (os error 20)\n",
             target.join(".rehabsim-run").display()
-        )
-    );
+        ));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -113,7 +110,7 @@ fn exit_1_when_the_output_folder_cannot_be_written() {
 /// Start a run of `persons` persons that takes minutes, wait until it is simulating, send
 /// SIGINT `times` times, and return the exit code, stderr and how long it took to stop.
 fn interrupt_a_long_run(dir: &Path, persons: u32, times: usize) -> (Option<i32>, String, Duration) {
-    let mut child = bin()
+    let mut child = util::bin()
         .args([
             "run",
             TINY,
@@ -164,7 +161,8 @@ fn interrupt_a_long_run(dir: &Path, persons: u32, times: usize) -> (Option<i32>,
 
 #[test]
 fn ctrl_c_stops_cleanly_with_exit_130_and_no_result_file() {
-    let dir = scratch("sigint").join("out");
+    let tmp = scratch("sigint");
+    let dir = tmp.join("out");
     let (code, err, _) = interrupt_a_long_run(&dir, 3000, 1);
     assert_eq!(code, Some(130), "{err}");
     assert_eq!(
@@ -181,7 +179,8 @@ fn ctrl_c_stops_cleanly_with_exit_130_and_no_result_file() {
 
 #[test]
 fn a_second_ctrl_c_stops_at_once() {
-    let dir = scratch("sigint2").join("out");
+    let tmp = scratch("sigint2");
+    let dir = tmp.join("out");
     // Replications of several seconds each, so the second Ctrl-C comes while they run.
     let (code, err, _) = interrupt_a_long_run(&dir, 1_000_000, 2);
     assert_eq!(code, Some(130), "{err}");
@@ -191,10 +190,7 @@ fn a_second_ctrl_c_stops_at_once() {
 
 #[test]
 fn the_library_returns_interrupted_when_cancelled() {
-    let sc = scenario::load(Path::new(TINY))
-        .expect("load")
-        .compile()
-        .expect("valid");
+    let sc = util::scenario(TINY, util::NO_SETS);
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let opts = RunOptions {
         cancel: Some(flag),
@@ -231,9 +227,12 @@ fn writes_are_atomic_and_leave_no_temporary_file() {
 
 #[test]
 fn a_run_writes_its_marker_and_results_and_nothing_else() {
-    let dir = scratch("marker").join("out");
-    let out = rehabsim(&["run", TINY, "--quiet", "--out", &dir.display().to_string()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tmp = scratch("marker");
+    let dir = tmp.join("out");
+    util::rehabsim()
+        .args(["run", TINY, "--quiet", "--out", &dir.display().to_string()])
+        .assert()
+        .code(0);
     assert_eq!(
         names_in(&dir),
         [
@@ -254,45 +253,51 @@ fn a_run_writes_its_marker_and_results_and_nothing_else() {
 
 #[test]
 fn another_scenario_is_refused_unless_forced_and_a_rerun_is_allowed() {
-    let dir = scratch("force").join("out");
+    let tmp = scratch("force");
+    let dir = tmp.join("out");
     let d = dir.display().to_string();
-    let first = rehabsim(&["run", TINY, "--quiet", "--out", &d]);
-    assert_eq!(first.status.code(), Some(0));
+    util::rehabsim()
+        .args(["run", TINY, "--quiet", "--out", &d])
+        .assert()
+        .code(0);
     let before = std::fs::read(dir.join("summary.json")).expect("read");
 
     // The same scenario again, with another seed: replaces its own results.
-    let again = rehabsim(&["run", TINY, "--quiet", "--seed", "9", "--out", &d]);
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    util::rehabsim()
+        .args(["run", TINY, "--quiet", "--seed", "9", "--out", &d])
+        .assert()
+        .code(0);
     let rerun = std::fs::read(dir.join("summary.json")).expect("read");
     assert_ne!(before, rerun);
 
     // Another scenario: refused before anything runs, the folder untouched.
-    let other = rehabsim(&["run", TINY, "--set", "scenario.name=\"other\"", "--out", &d]);
-    assert_eq!(other.status.code(), Some(2));
-    assert!(other.stdout.is_empty());
-    assert_eq!(
-        stderr(&other),
-        format!(
+    util::rehabsim()
+        .args(["run", TINY, "--set", "scenario.name=\"other\"", "--out", &d])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(format!(
             "error: {d} holds the results of scenario \"robustness\" (from {TINY}), and this is scenario \"other\": writing there would mix the two. Choose another `--out` folder, or add `--force` to replace them\n"
-        )
-    );
+        ));
     assert_eq!(
         std::fs::read(dir.join("summary.json")).expect("read"),
         rerun
     );
 
     // With --force it is written, and the folder now belongs to the other scenario.
-    let forced = rehabsim(&[
-        "run",
-        TINY,
-        "--quiet",
-        "--force",
-        "--set",
-        "scenario.name=\"other\"",
-        "--out",
-        &d,
-    ]);
-    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    util::rehabsim()
+        .args([
+            "run",
+            TINY,
+            "--quiet",
+            "--force",
+            "--set",
+            "scenario.name=\"other\"",
+            "--out",
+            &d,
+        ])
+        .assert()
+        .code(0);
     let marker = std::fs::read_to_string(dir.join(".rehabsim-run")).expect("read");
     assert!(marker.contains("\"scenario\": \"other\""), "{marker}");
 }
@@ -334,18 +339,12 @@ fn a_folder_without_marker_is_judged_by_its_summary_json() {
 // Limits.
 
 fn tiny() -> rehabsim::Scenario {
-    scenario::load(Path::new(TINY))
-        .expect("load")
-        .compile()
-        .expect("valid")
+    util::scenario(TINY, util::NO_SETS)
 }
 
 #[test]
 fn the_memory_estimate_follows_the_engine_data_structures() {
-    let mut src = scenario::load(Path::new(TINY)).expect("load");
-    src.apply_overrides(&["population.persons=1000000".into()])
-        .expect("override");
-    let sc = src.compile().expect("valid");
+    let sc = util::scenario(TINY, &["population.persons=1000000"]);
     let est = rehabsim::engine::memory::estimate_memory(sc.arms(), 2, 8, false);
     // 12 bytes of cohort columns, then for each of the two arms (they run side by side)
     // 20 of person state and 16 of queues (a `(u32, u16)` entry in the referral list and
@@ -401,29 +400,35 @@ fn a_run_larger_than_the_memory_is_refused_with_the_estimate_and_the_limit() {
 #[test]
 fn the_binary_refuses_a_run_that_cannot_fit_before_starting_it() {
     // 10^6 replications × 1200 months of results: far beyond any machine's memory.
-    let out = rehabsim(&[
-        "run",
-        TINY,
-        "--replications",
-        "1000000",
-        "--horizon",
-        "1200",
-        "--persons",
-        "100000000",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(out.stdout.is_empty());
-    let e = stderr(&out);
-    assert!(e.starts_with("error: this run would need about "), "{e}");
-    assert!(e.contains(" GiB is available: 100000000 persons × 84 bytes per person × "));
+    util::rehabsim()
+        .args([
+            "run",
+            TINY,
+            "--replications",
+            "1000000",
+            "--horizon",
+            "1200",
+            "--persons",
+            "100000000",
+        ])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::starts_with(
+            "error: this run would need about ",
+        ))
+        .stderr(predicate::str::contains(
+            " GiB is available: 100000000 persons × 84 bytes per person × ",
+        ));
 }
 
 #[test]
 fn the_ledger_bound_admits_the_default_scenario_at_the_maximum_cohort() {
-    let mut src = scenario::load(Path::new("scenarios/default.toml")).expect("load");
-    src.apply_overrides(&[format!("population.persons={}", limits::MAX_PERSONS)])
-        .expect("override");
-    let sc = src.compile().expect("valid at 10^8 persons");
+    // Valid at 10^8 persons.
+    let sc = util::scenario(
+        "scenarios/default.toml",
+        &[format!("population.persons={}", limits::MAX_PERSONS)],
+    );
     for m in sc.arms() {
         let b = limits::ledger_bound(m);
         assert!(b.ore <= limits::LEDGER_LIMIT_ORE, "{b:?}");

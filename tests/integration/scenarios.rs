@@ -2,10 +2,12 @@
 //! ledger to the öre in every replication and arm, and keeps the promises of its header
 //! (a price year, the rules of its time, every number explained).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use rehabsim::scenario::{Scenario, load};
-use rehabsim::{RunOptions, ledger, run};
+use rehabsim::scenario::Scenario;
+use rehabsim::{ledger, run};
+
+use crate::util;
 
 const SHIPPED: [&str; 6] = [
     "default.toml",
@@ -23,32 +25,24 @@ const HISTORICAL: [&str; 3] = [
     "resurscentrum-lycksele.toml",
 ];
 
+/// The shipped scenario `name`.
 fn path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(name)
+    util::path("scenarios").join(name)
 }
 
 fn compile(name: &str, replications: u32) -> Scenario {
-    let mut src = load(&path(name)).unwrap_or_else(|e| panic!("{e}"));
-    src.apply_overrides(&[format!("scenario.replications={replications}")])
-        .unwrap();
-    src.compile().unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Keep the ledgers: these tests check the postings themselves.
-fn ledgers() -> RunOptions {
-    RunOptions {
-        keep_ledgers: true,
-        ..RunOptions::default()
-    }
+    util::scenario(
+        path(name),
+        &[format!("scenario.replications={replications}")],
+    )
 }
 
 /// Runs, and balances in every replication and arm (3 replications keep each scenario
 /// well under a second in a debug build).
 fn runs_and_balances(name: &str) {
     let sc = compile(name, 3);
-    let out = run(&sc, &ledgers()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    // Keep the ledgers: the checks read the postings themselves.
+    let out = run(&sc, &util::keep_ledgers()).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(out.reps.len(), 3, "{name}");
     for r in &out.reps {
         for (a, arm) in r.arms.iter().enumerate() {
@@ -110,13 +104,12 @@ fn goteborg_runs_and_balances() {
 
 #[test]
 fn every_scenario_in_the_folder_is_tested() {
-    let mut found: Vec<String> =
-        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".toml"))
-            .collect();
+    let mut found: Vec<String> = std::fs::read_dir(util::path("scenarios"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
     found.sort();
     let mut shipped: Vec<String> = SHIPPED.iter().map(|s| s.to_string()).collect();
     shipped.sort();
@@ -206,7 +199,7 @@ fn seed_budgets_are_posted_in_full_with_the_esf_share() {
         ),
     ] {
         let sc = compile(name, 1);
-        let out = run(&sc, &ledgers()).unwrap();
+        let out = run(&sc, &util::keep_ledgers()).unwrap();
         let m = &sc.arms()[1];
         let k = m.items().iter().position(|i| i.id == item).unwrap();
         let esf_actor = m.actor_index("external_funders").unwrap();

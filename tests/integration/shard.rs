@@ -3,15 +3,15 @@
 //! do not make up exactly one run, with messages that name the problem.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use rehabsim::shard::{self, Part, ShardSpec};
-use rehabsim::{Error, RunOptions, Scenario, output, scenario};
+use rehabsim::{Error, RunOptions, Scenario, output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rehabsim");
+use crate::util;
 
 fn default_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.toml")
+    util::path("scenarios/default.toml")
 }
 
 /// Small enough to be fast in a debug build; the default scenario keeps its uncertain
@@ -25,17 +25,12 @@ fn small() -> Vec<String> {
 }
 
 fn compile(path: &Path, overrides: &[String]) -> Scenario {
-    let mut src = scenario::load(path).unwrap();
-    src.apply_overrides(overrides).unwrap();
-    src.compile().unwrap()
+    util::scenario(path, overrides)
 }
 
-/// A fresh, empty folder under the system's temporary folder.
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rehabsim-shard-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh, empty temporary folder for one test (see [`util::tmp`]).
+fn temp_dir(name: &str) -> util::Tmp {
+    util::tmp(&format!("shard-{name}"))
 }
 
 fn result_files(sc: &Scenario, out: &rehabsim::RunOutput) -> Vec<(String, Vec<u8>)> {
@@ -100,18 +95,12 @@ fn library_shards_merge_byte_identically_for_1_2_3_and_7_shards() {
             );
         }
         assert_eq!(files.len(), direct.len());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 
-/// Run the binary on `args`; panics with its stderr unless it succeeds.
+/// Run the binary on `args`; it must succeed.
 fn bin_ok(args: &[&str]) {
-    let out = Command::new(BIN).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "rehabsim {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    util::rehabsim().args(args).assert().success();
 }
 
 #[test]
@@ -147,7 +136,7 @@ fn shards_run_as_parallel_processes_merge_to_the_unsharded_run() {
             .iter()
             .enumerate()
             .map(|(k, folder)| {
-                Command::new(BIN)
+                util::bin()
                     .args(["run", scenario, "--threads", "1"])
                     .args(["--shard", &format!("{k}/{n}")])
                     .args(["--out", folder.to_str().unwrap()])
@@ -191,7 +180,6 @@ fn shards_run_as_parallel_processes_merge_to_the_unsharded_run() {
             );
         }
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -208,7 +196,6 @@ fn merge_uses_the_stored_scenario_text_not_the_file_as_it_is_now() {
     let (merged_sc, merged) = shard::merge(read(&folders)).unwrap();
     assert_eq!(merged.summary.seed, 20251123);
     assert!(direct == result_files(&merged_sc, &merged));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -234,7 +221,6 @@ fn merge_refuses_parts_of_different_scenarios() {
             &hb[..12]
         )
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -256,7 +242,6 @@ fn merge_refuses_parts_with_different_seeds() {
             partial_file(&b)
         )
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -278,7 +263,6 @@ fn merge_refuses_parts_with_different_overrides() {
             partial_file(&b)
         )
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -316,7 +300,6 @@ fn merge_refuses_overlapping_shards() {
             partial_file(&other)
         )
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -359,7 +342,6 @@ fn merge_names_every_missing_shard_and_its_replications() {
              DIR` with the same flags as the other shards, then merge again"
         )
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -502,7 +484,6 @@ fn damaged_and_foreign_files_are_refused_with_the_reason() {
         )),
         "{e}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -573,19 +554,16 @@ fn the_command_line_checks_shard_flags_and_reports_merge_errors() {
     let scenario = default_path();
     let scenario = scenario.to_str().unwrap();
     let dir = temp_dir("cli");
-    let run = |args: &[&str]| Command::new(BIN).args(args).output().unwrap();
+    let run = |args: &[&str]| util::rehabsim().args(args).assert();
 
-    let out = run(&["run", scenario, "--shard", "1/3"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+    run(&["run", scenario, "--shard", "1/3"]).code(2).stderr(
         "error: --shard 1/3 needs --out DIR: the folder where the shard writes partial.json \
-         for `rehabsim merge`\n"
+         for `rehabsim merge`\n",
     );
 
     let part = dir.join("p");
     let p = part.to_str().unwrap();
-    let out = run(&[
+    run(&[
         "run",
         scenario,
         "--replications",
@@ -594,41 +572,35 @@ fn the_command_line_checks_shard_flags_and_reports_merge_errors() {
         "1/5",
         "--out",
         p,
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+    ])
+    .code(2)
+    .stderr(
         "error: --shard 1/5 splits 4 replications into 5 shards, so some shards would be \
-         empty: use at most 4 shards, or more replications (--replications)\n"
+         empty: use at most 4 shards, or more replications (--replications)\n",
     );
 
-    let out = run(&["run", scenario, "--shard", "5/5", "--out", p]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(
-        "shard 5/5 does not exist: K counts from 0, so with N = 5 use 0/5 to 4/5 \
-         (Slurm: --array=0-4)"
-    ));
+    run(&["run", scenario, "--shard", "5/5", "--out", p])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "shard 5/5 does not exist: K counts from 0, so with N = 5 use 0/5 to 4/5 \
+             (Slurm: --array=0-4)",
+        ));
 
     let args = ["--replications", "4", "--persons", "30", "--horizon", "12"];
-    let out = Command::new(BIN)
+    util::rehabsim()
         .args(["run", scenario, "--shard", "0/2", "--out", p])
         .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        .assert()
+        .success();
     let merged = dir.join("m");
-    let out = run(&["merge", p, "--out", merged.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        format!(
+    run(&["merge", p, "--out", merged.to_str().unwrap()])
+        .code(2)
+        .stderr(format!(
             "error: replications 2–3 (shard 1/2) are missing: run `rehabsim run {scenario} \
              --shard 1/2 --out DIR` with the same flags as the other shards, then merge \
              again\n"
-        )
-    );
+        ));
     assert!(!merged.exists(), "a refused merge writes nothing");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -6,29 +6,25 @@
 //! deterministic, and the tolerance says how unlucky a seed would have to be to fail.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use predicates::prelude::*;
 use rehabsim::analysis::{break_even, evpi, expected, sweep, tornado};
 use rehabsim::model::{ItemKind, Model};
 use rehabsim::{Error, RunOptions, RunOutput, Scenario};
 
+use crate::util;
+
+/// The test scenario `name` in tests/data/uncertainty/.
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/uncertainty")
-        .join(name)
+    util::path("tests/data/uncertainty").join(name)
 }
 
 fn source(name: &str, sets: &[&str]) -> rehabsim::scenario::Source {
-    let mut src = rehabsim::scenario::load(&data(name)).expect("the test scenario loads");
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    src.apply_overrides(&sets).expect("the overrides apply");
-    src
+    util::load(data(name), sets)
 }
 
 fn scenario(name: &str, sets: &[&str]) -> Scenario {
-    source(name, sets)
-        .compile()
-        .expect("the test scenario compiles")
+    util::compile(&source(name, sets))
 }
 
 /// A scenario from the text of a test file with `edit` applied, as its error or result.
@@ -47,11 +43,7 @@ fn run(sc: &Scenario) -> RunOutput {
 
 /// As [`run`], keeping every replication's ledger.
 fn run_keeping_ledgers(sc: &Scenario) -> RunOutput {
-    let keep = RunOptions {
-        keep_ledgers: true,
-        ..RunOptions::default()
-    };
-    rehabsim::run(sc, &keep).expect("the run succeeds")
+    rehabsim::run(sc, &util::keep_ledgers()).expect("the run succeeds")
 }
 
 fn item_amount(m: &Model, id: &str) -> f64 {
@@ -707,23 +699,17 @@ fn the_expected_mode_averages_the_cohort_noise_out() {
 // ---------------------------------------------------------------------------------------
 // The command line
 
-fn rehabsim(args: &[&str]) -> (String, String, i32) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rehabsim"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
-    )
+/// `rehabsim ARGS`, which must succeed; its stdout.
+fn ok(args: &[&str]) -> String {
+    let out = util::rehabsim().args(args).assert().code(0);
+    String::from_utf8_lossy(&out.get_output().stdout).into_owned()
 }
 
 #[test]
 fn run_prints_and_writes_the_uncertainty() {
     let dir = tempdir("run");
     let lin = data("linear.toml");
-    let (stdout, stderr, code) = rehabsim(&[
+    let stdout = ok(&[
         "run",
         lin.to_str().unwrap(),
         "--expected",
@@ -732,7 +718,6 @@ fn run_prints_and_writes_the_uncertainty() {
         "--out",
         dir.to_str().unwrap(),
     ]);
-    assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("Uncertainty: payback month (median [90%]; never = not within the horizon), break-even (switching values), EVPI"));
     assert!(stdout.contains("extra person-years in success states at its modelled effect"));
     assert!(stdout.contains("Two kinds of spread: at the real cohort size (50 persons"));
@@ -762,16 +747,18 @@ fn run_prints_and_writes_the_uncertainty() {
             .is_number()
     );
 
-    let (_, stderr, code) = rehabsim(&["run", lin.to_str().unwrap(), "--expected-persons", "9"]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("--expected"), "{stderr}");
+    util::rehabsim()
+        .args(["run", lin.to_str().unwrap(), "--expected-persons", "9"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--expected"));
 }
 
 #[test]
 fn tornado_and_sweep_write_their_files() {
     let dir = tempdir("tornado");
     let lin = data("linear.toml");
-    let (stdout, stderr, code) = rehabsim(&[
+    let stdout = ok(&[
         "tornado",
         lin.to_str().unwrap(),
         "--replications",
@@ -783,7 +770,6 @@ fn tornado_and_sweep_write_their_files() {
         "--out",
         dir.to_str().unwrap(),
     ]);
-    assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("Tornado: linear — course - usual, society\n"));
     // The schema the report renders, keys in this order.
     let text = std::fs::read_to_string(dir.join("tornado.json")).unwrap();
@@ -811,7 +797,7 @@ fn tornado_and_sweep_write_their_files() {
     let csv = std::fs::read_to_string(dir.join("tornado.csv")).unwrap();
     assert!(csv.starts_with("scenario,difference,actor,parameter,low_value,high_value,net_low,net_high,swing,base\nlinear,course - usual,society,items.course.amount,1050,1950,"));
 
-    let (stdout, stderr, code) = rehabsim(&[
+    let stdout = ok(&[
         "sweep",
         lin.to_str().unwrap(),
         "--replications",
@@ -821,19 +807,14 @@ fn tornado_and_sweep_write_their_files() {
         "--out",
         dir.to_str().unwrap(),
     ]);
-    assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("Sweep: linear — 2 grid points;"));
     let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 2 * 5);
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "rehabsim-uncertainty-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A fresh temporary folder for one test (see [`util::tmp`]).
+fn tempdir(name: &str) -> util::Tmp {
+    util::tmp(&format!("uncertainty-{name}"))
 }
 
 #[test]
@@ -844,7 +825,7 @@ fn the_analyses_do_not_depend_on_the_thread_count() {
         .map(|threads| {
             let dir = tempdir(&format!("threads-{threads}"));
             let d = dir.to_str().unwrap();
-            let (_, stderr, code) = rehabsim(&[
+            ok(&[
                 "run",
                 lin.to_str().unwrap(),
                 "--expected",
@@ -855,8 +836,7 @@ fn the_analyses_do_not_depend_on_the_thread_count() {
                 "--out",
                 d,
             ]);
-            assert_eq!(code, 0, "{stderr}");
-            let (_, stderr, code) = rehabsim(&[
+            ok(&[
                 "tornado",
                 lin.to_str().unwrap(),
                 "--threads",
@@ -864,7 +844,6 @@ fn the_analyses_do_not_depend_on_the_thread_count() {
                 "--out",
                 d,
             ]);
-            assert_eq!(code, 0, "{stderr}");
             (
                 std::fs::read(dir.join("summary.json")).unwrap(),
                 std::fs::read(dir.join("tornado.json")).unwrap(),
