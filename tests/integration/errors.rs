@@ -1,12 +1,19 @@
-//! Golden error messages: every malformed scenario in `tests/data/bad/` is refused with
-//! exactly the message in its `.err` file — through the library (`ScenarioError`'s
-//! Display) and through the binary (exit code 2, nothing on stdout, the message on
-//! stderr) — and random mutations of the shipped scenarios never panic.
+//! Malformed input: golden error messages (snapshots), library and binary; mutation fuzzing.
 //!
-//! A case is `NAME.toml`, whose first line says what is wrong and whose `# set: K=V`
-//! lines are applied as `--set K=V`, and `NAME.err`, the expected message. After a
-//! deliberate change of wording, `REHABSIM_BLESS=1 cargo test --test errors` rewrites
-//! the `.err` files; review the diff before committing it.
+//! Every malformed scenario in `tests/data/bad/` is refused with exactly its golden message
+//! — through the library (`ScenarioError`'s Display) and through the binary (exit code 2,
+//! nothing on stdout, the message on stderr) — and random mutations of the shipped
+//! scenarios never panic.
+//!
+//! A case is `tests/data/bad/NAME.toml`, whose first line says what is wrong and whose
+//! `# set: K=V` lines are applied as `--set K=V`. Its golden message is the insta snapshot
+//! `tests/integration/snapshots/integration__errors__NAME.snap`: the exact text, file
+//! paths as the command line prints them (relative to the project root), and then one
+//! newline, which [`assert_golden`] checks because a snapshot does not keep trailing
+//! newlines. A new case fails until its snapshot is accepted. After a deliberate change
+//! of wording, review and accept the new messages with `cargo insta review`, or write them
+//! with `INSTA_UPDATE=always cargo test --release --test integration errors::` and review
+//! the snapshots' diff with git before committing (see `main.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -50,14 +57,40 @@ fn library_message(path: &Path) -> Option<String> {
     src.compile().err().map(|e| e.to_string())
 }
 
-fn expected(path: &Path) -> String {
-    let err = path.with_extension("err");
-    std::fs::read_to_string(&err).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing: run `REHABSIM_BLESS=1 cargo test --test errors` to create it",
-            err.display()
-        )
-    })
+/// The library's message for a case, which must be refused.
+fn message(path: &Path) -> String {
+    library_message(path)
+        .unwrap_or_else(|| panic!("{}: accepted, but it is malformed", path.display()))
+}
+
+/// What a case is for: its first line, without the `# `.
+fn what(path: &Path) -> String {
+    let bytes = std::fs::read(path).expect("readable case");
+    let text = String::from_utf8_lossy(&bytes);
+    let first = text.lines().next().unwrap_or_default();
+    first.strip_prefix("# ").unwrap_or(first).to_string()
+}
+
+/// `message` is the golden message of `case`: its text is the snapshot named after the
+/// case, and it ends in exactly one newline.
+fn assert_golden(case: &Path, message: &str) {
+    let name = case
+        .file_stem()
+        .expect("a file name")
+        .to_string_lossy()
+        .into_owned();
+    let text = message.strip_suffix('\n').unwrap_or(message);
+    assert!(
+        message.ends_with('\n') && text.trim_end() == text,
+        "{}: the message must end in exactly one newline: {message:?}",
+        case.display()
+    );
+    insta::with_settings!({
+        description => format!("{}: {}", case.display(), what(case)),
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
 }
 
 #[test]
@@ -68,21 +101,17 @@ fn there_are_enough_cases() {
 
 #[test]
 fn every_bad_scenario_is_refused_with_its_golden_message() {
-    let bless = std::env::var_os("REHABSIM_BLESS").is_some();
+    // Every case is checked, and all that fail are named at the end; each failing
+    // snapshot prints its difference as it fails.
     let mut failures = Vec::new();
     for case in cases() {
         let Some(got) = library_message(&case) else {
             failures.push(format!("{}: accepted, but it is malformed", case.display()));
             continue;
         };
-        if bless {
-            std::fs::write(case.with_extension("err"), &got).expect("write .err");
-            continue;
-        }
-        let want = expected(&case);
-        if got != want {
+        if std::panic::catch_unwind(|| assert_golden(&case, &got)).is_err() {
             failures.push(format!(
-                "{}:\n--- expected\n{want}--- got\n{got}",
+                "{}: not its golden message (the difference is printed above)",
                 case.display()
             ));
         }
@@ -94,7 +123,8 @@ fn every_bad_scenario_is_refused_with_its_golden_message() {
 fn every_message_names_the_file_and_most_name_line_column_and_key() {
     let mut with_position = 0;
     for case in cases() {
-        let msg = expected(&case);
+        // The message the golden test above holds equal to the snapshot.
+        let msg = message(&case);
         let file = case.display().to_string();
         assert!(msg.starts_with(&format!("{file} has ")), "{msg}");
         // Every problem line starts with the file name.
@@ -109,6 +139,15 @@ fn every_message_names_the_file_and_most_name_line_column_and_key() {
     assert!(with_position >= cases().len() - 5, "{with_position}");
 }
 
+/// The message of the binary's `error: MESSAGE\n` on stderr.
+fn stderr_message(out: &std::process::Output) -> &str {
+    let stderr = std::str::from_utf8(&out.stderr).expect("stderr is UTF-8");
+    stderr
+        .strip_prefix("error: ")
+        .and_then(|m| m.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("not `error: MESSAGE\\n`: {stderr:?}"))
+}
+
 #[test]
 fn the_binary_reports_each_case_on_stderr_with_exit_code_2() {
     for case in cases() {
@@ -118,12 +157,12 @@ fn the_binary_reports_each_case_on_stderr_with_exit_code_2() {
             args.push("--set".into());
             args.push(s);
         }
-        util::rehabsim()
+        let out = util::rehabsim()
             .args(&args)
             .assert()
             .code(2)
-            .stdout(predicate::str::is_empty())
-            .stderr(format!("error: {}\n", expected(&case)));
+            .stdout(predicate::str::is_empty());
+        assert_golden(&case, stderr_message(out.get_output()));
     }
 }
 
@@ -138,12 +177,12 @@ fn run_refuses_bad_input_before_simulating() {
         let path = format!("{BAD}/{name}.toml");
         let tmp = util::tmp("errors");
         let dir = tmp.join(name);
-        util::rehabsim()
+        let out = util::rehabsim()
             .args(["run", &path, "--out", &dir.display().to_string()])
             .assert()
             .code(2)
-            .stdout(predicate::str::is_empty())
-            .stderr(format!("error: {}\n", expected(Path::new(&path))));
+            .stdout(predicate::str::is_empty());
+        assert_golden(Path::new(&path), stderr_message(out.get_output()));
         assert!(!dir.exists(), "{name}: nothing may be written");
     }
 }
