@@ -1,5 +1,7 @@
-//! Calibration: the shipped scenarios reproduce their programmes' reported figures within
-//! stated bands, and `calibrate` recovers a known multiplier.
+//! Calibration: the shipped programmes' reported figures, and `calibrate` (library and CLI).
+//!
+//! The shipped scenarios reproduce their programmes' reported figures within stated bands,
+//! and `calibrate` recovers a known multiplier.
 
 use predicates::prelude::*;
 use rehabsim::calibrate::{self, Config, target_shares};

@@ -1,6 +1,8 @@
-//! Cohort mode (`run --cohort`): exact expected values checked against the
-//! microsimulation (to the öre where the microsimulation is deterministic, within Monte
-//! Carlo standard errors elsewhere) and against analytic expectations; its refusals.
+//! Cohort mode (`run --cohort`): exact expectations against the microsimulation; refusals.
+//!
+//! Exact expected values are checked against the microsimulation (to the öre where the
+//! microsimulation is deterministic, within Monte Carlo standard errors elsewhere) and
+//! against analytic expectations; its refusals.
 
 use predicates::prelude::*;
 use rehabsim::balance::{COMPONENTS, NET};

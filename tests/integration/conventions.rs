@@ -1,7 +1,9 @@
-//! Counting conventions and discounting: hand-computed expectations for a two-state
-//! model over three steps, under each `accounting.counting` and `discount_from`, checked
-//! against both engines (exactly against cohort mode, within 4 Monte Carlo standard
-//! errors against the microsimulation). docs/general-models.md states the same formula.
+//! Counting conventions and discounting, against hand-computed formulas, in both engines.
+//!
+//! Hand-computed expectations for a two-state model over three steps, under each
+//! `accounting.counting` and `discount_from`, checked against both engines (exactly against
+//! cohort mode, within 4 Monte Carlo standard errors against the microsimulation).
+//! docs/general-models.md states the same formula.
 
 use rehabsim::balance::NET;
 use rehabsim::{RunOptions, Scenario};

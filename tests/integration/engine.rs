@@ -1,6 +1,8 @@
-//! The engine's invariants on the shipped default scenario: the ledger balances to the öre,
-//! common random numbers make a no-op programme exactly neutral, and results do not
-//! depend on the thread count or on how persons are split into chunks.
+//! Engine invariants: ledger balance, common random numbers, threads, chunks, fast paths.
+//!
+//! On the shipped default scenario the ledger balances to the öre, common random numbers
+//! make a no-op programme exactly neutral, and results do not depend on the thread count or
+//! on how persons are split into chunks.
 
 use std::path::Path;
 

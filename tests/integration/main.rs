@@ -7,6 +7,23 @@
 //! Shared data files are in `tests/data/` (valid scenarios, and the malformed ones of
 //! `errors` in `tests/data/bad/`); the browser test of the report is
 //! `tests/browser/check_report.sh`, run by `.ci/run`.
+//!
+//! Snapshots (the `insta` crate) are committed in `tests/integration/snapshots/`: the golden
+//! error messages (`errors`) and the value-stability runs (`golden`). When one moves, the
+//! failing test prints the difference and, outside CI, writes the new value beside the old
+//! one as `NAME.snap.new`. To accept a deliberate change:
+//! * `cargo insta review` (after `cargo install cargo-insta`) shows each pending
+//!   `.snap.new` and accepts or rejects it;
+//! * without cargo-insta, `INSTA_UPDATE=always cargo test --release --test integration`
+//!   writes the new values over the old ones (then `git diff tests/integration/snapshots`
+//!   is the review), and `INSTA_FORCE_PASS=1` runs everything to the end without failing
+//!   on a snapshot;
+//! * delete `.snap.new` files that are not accepted; commit the `.snap` files with the
+//!   reason for the change.
+//!
+//! CI (`.ci/run`) sets `INSTA_UPDATE=no` and `INSTA_FORCE_PASS=0`: it compares and never
+//! writes a snapshot, so a missing or changed one fails the run. The tests need nothing
+//! but plain `cargo test --release --locked`.
 
 // Shared helpers: scenarios with overrides, temporary folders, the binary.
 mod util;

@@ -1,7 +1,8 @@
-//! Invariants over random valid scenarios (proptest): for every arm and replication the
-//! ledger balances to the öre, state counts are non-negative whole numbers, every person
-//! who has entered is in exactly one state (conservation), and two runs — one thread and
-//! two — give byte-identical `summary.json`.
+//! Property tests (proptest) over random valid scenarios: balance, conservation, determinism.
+//!
+//! For every arm and replication the ledger balances to the öre, state counts are
+//! non-negative whole numbers, every person who has entered is in exactly one state
+//! (conservation), and two runs — one thread and two — give byte-identical `summary.json`.
 //!
 //! Scenarios are generated as TOML text from a [`Spec`] of small random choices (states,
 //! hazards or probability rows, forced rules, an intake schedule, attributes, risk

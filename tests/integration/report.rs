@@ -1,6 +1,8 @@
-//! The HTML report and the spreadsheet options: `run --out` and `rehabsim report` write the
-//! same page; the page shows the summary's figures as formatted per language, every chart
-//! with its series, the assumptions, and escapes everything that comes from the scenario.
+//! The HTML report (`run --out`, `rehabsim report`), its charts and escaping; CSV options.
+//!
+//! `run --out` and `rehabsim report` write the same page; the page shows the summary's
+//! figures as formatted per language, every chart with its series, the assumptions, and
+//! escapes everything that comes from the scenario.
 
 use std::path::Path;
 

@@ -1,5 +1,7 @@
-//! Faults and limits: Ctrl-C, output folders (atomic writes, `--force`), exit codes and
-//! streams, the memory and ledger limits, and numeric hygiene under extreme multipliers.
+//! Faults and limits: Ctrl-C, output folders, exit codes and streams, memory, ledger bound.
+//!
+//! Output folders are written atomically and guarded (`--force`), and extreme multipliers
+//! keep every probability valid (numeric hygiene).
 
 use std::path::Path;
 use std::process::{Command, Stdio};

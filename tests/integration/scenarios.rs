@@ -1,6 +1,8 @@
-//! The shipped scenarios: each validates, runs at a small replication count, balances its
-//! ledger to the öre in every replication and arm, and keeps the promises of its header
-//! (a price year, the rules of its time, every number explained).
+//! The shipped scenarios: they validate, run, balance and keep their headers' promises.
+//!
+//! Each shipped scenario validates, runs at a small replication count, balances its ledger
+//! to the öre in every replication and arm, and keeps the promises of its header (a price
+//! year, the rules of its time, every number explained).
 
 use std::path::PathBuf;
 

@@ -1,6 +1,8 @@
-//! Sharded runs: `run --shard K/N` + `merge` give byte-identical outputs to an unsharded
-//! run (library and binary, shards as parallel processes), and merge refuses parts that
-//! do not make up exactly one run, with messages that name the problem.
+//! Sharded runs (`run --shard K/N`, `merge`): byte-identical merges and refused parts.
+//!
+//! `run --shard K/N` + `merge` give byte-identical outputs to an unsharded run (library and
+//! binary, shards as parallel processes), and merge refuses parts that do not make up
+//! exactly one run, with messages that name the problem.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -1,6 +1,7 @@
-//! Uncertainty (issue #4): distributions as scenario values and their draws, the range
-//! checks, tornado, sweep, break-even, EVPI and the expected mode. The scenarios are in
-//! tests/data/uncertainty/, each with a comment saying what it is for.
+//! Uncertainty: distributions, range checks, tornado, sweep, break-even, EVPI, expected mode.
+//!
+//! Issue #4. The scenarios are in tests/data/uncertainty/, each with a comment saying what
+//! it is for.
 //!
 //! Statistical checks state their tolerance in standard errors; with fixed seeds they are
 //! deterministic, and the tolerance says how unlucky a seed would have to be to fail.
