@@ -7,7 +7,7 @@
 //!
 //! Every test here decides from the same numbers as the full step, so taking the short
 //! path cannot change a result: `run_replication_paths(.., fast = false)` runs the full
-//! step for everyone, and tests/engine.rs holds the two equal on every shipped scenario
+//! step for everyone, and tests/integration/engine.rs holds the two equal on every shipped scenario
 //! and on variants whose hazards rise with clock, age and step.
 
 use crate::cohort::MAX_AGE_MONTHS;
