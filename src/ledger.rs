@@ -514,9 +514,9 @@ impl ArmRep {
         }
     }
 
-    /// Post the step-level items of step `t`: one-offs on transitions and budgets.
-    /// `moves(k)` is the number of moves `k = (from * S + to) * 2 + sex` in the step (whole
-    /// in the microsimulation, expected in cohort mode).
+    /// Post the step-level items of step `t`: one-offs on transitions and gap ends, and
+    /// budgets. `moves(k)` is the count at `k` ([`move_index`], [`gap_end_index`]) in the
+    /// step (whole in the microsimulation, expected in cohort mode).
     pub fn record_step(&mut self, m: &Model, t: usize, moves: impl Fn(usize) -> f64) {
         let s_n = m.states.len();
         for (li, line) in m.lines.iter().enumerate() {
@@ -529,7 +529,17 @@ impl ArmRep {
                     for sex in 0..2 {
                         let n: f64 = (0..s_n)
                             .filter(|&f| f != *to && from.as_ref().is_none_or(|mask| mask[f]))
-                            .map(|f| moves((f * s_n + to) * 2 + sex))
+                            .map(|f| moves(move_index(s_n, f, *to, sex)))
+                            .sum();
+                        self.step_flows[(t * self.lines + li) * 2 + sex] =
+                            to_ore(n * amount * it.multiplier * line.share);
+                    }
+                }
+                ItemKind::OnGapEnd { to, amount } => {
+                    for sex in 0..2 {
+                        let n: f64 = (0..s_n)
+                            .filter(|&st| to[st])
+                            .map(|st| moves(gap_end_index(s_n, st, sex)))
                             .sum();
                         self.step_flows[(t * self.lines + li) * 2 + sex] =
                             to_ore(n * amount * it.multiplier * line.share);
@@ -732,4 +742,23 @@ pub fn check_balance(m: &Model, rep: &ArmRep) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Length of a step's move counts: every move `from → to` by sex, then every end of a
+/// hand-over gap by the state entered and sex ([`move_index`], [`gap_end_index`]).
+pub fn moves_len(m: &Model) -> usize {
+    let s = m.states.len();
+    s * s * 2 + s * 2
+}
+
+/// Where a step's count of moves `from → to` of sex `sex` is.
+#[inline(always)]
+pub fn move_index(states: usize, from: usize, to: usize, sex: usize) -> usize {
+    (from * states + to) * 2 + sex
+}
+
+/// Where a step's count of gap ends into `to` of sex `sex` is.
+#[inline(always)]
+pub fn gap_end_index(states: usize, to: usize, sex: usize) -> usize {
+    states * states * 2 + to * 2 + sex
 }

@@ -136,7 +136,9 @@ pub fn item_bound(m: &Model, k: usize, bounds: &[f64]) -> (f64, f64) {
                 .sum();
             (s * mult, 0.0)
         }
-        ItemKind::OnEnter { amount, .. } => (MAX_ENTRIES_PER_STEP * amount.abs() * mult, 0.0),
+        ItemKind::OnEnter { amount, .. } | ItemKind::OnGapEnd { amount, .. } => {
+            (MAX_ENTRIES_PER_STEP * amount.abs() * mult, 0.0)
+        }
         ItemKind::Budget { total, .. } => (0.0, total.abs() * mult),
     }
 }

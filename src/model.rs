@@ -122,6 +122,18 @@ pub struct State {
     pub clock: usize,
 }
 
+/// A clock that survives a short spell in other states: a person who returns to its
+/// states within `within` steps continues the count where it stopped (Försäkringskassan's
+/// sickness case: a new spell within 90 days continues the same case); after that a
+/// new case starts at 0. During a hand-over gap the case goes on counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseClock {
+    /// Index of the clock in `Model::clock_names`.
+    pub clock: usize,
+    /// Steps outside after which a return no longer continues the case.
+    pub within: u32,
+}
+
 /// A step function: `factors[i]` applies from `breaks[i-1]` (inclusive) to `breaks[i]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Piecewise {
@@ -282,6 +294,9 @@ pub enum ItemKind {
         from: Option<Vec<bool>>,
         amount: f64,
     },
+    /// A one-off amount when a hand-over gap ends and the person enters one of `to`: the
+    /// receiving agency assesses them again.
+    OnGapEnd { to: Vec<bool>, amount: f64 },
     /// A fixed budget spread evenly over steps `from..until`.
     Budget { total: f64, from: u32, until: u32 },
 }
@@ -422,6 +437,8 @@ pub struct Model {
     pub(crate) actors: Vec<Actor>,
     pub(crate) states: Vec<State>,
     pub(crate) clock_names: Vec<String>,
+    /// The clock that resumes after a short spell elsewhere (the sickness case), if any.
+    pub(crate) case: Option<CaseClock>,
     pub(crate) transitions: Vec<Option<Transitions>>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) population: Population,
@@ -481,6 +498,10 @@ impl Model {
 
     pub fn clock_names(&self) -> &[String] {
         &self.clock_names
+    }
+
+    pub fn case(&self) -> Option<CaseClock> {
+        self.case
     }
 
     pub fn transitions(&self) -> &[Option<Transitions>] {

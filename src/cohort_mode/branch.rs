@@ -7,7 +7,7 @@ use crate::dynamics::{Decision, Draws, GapOwner, NO_GAP, Person};
 use crate::model::Organisation;
 
 use super::arm::{Arm, Group, PRUNE, Row};
-use super::mass::{Key, excess_round, excess_scale};
+use super::mass::{Key, NO_CASE, excess_round, excess_scale};
 
 /// The interval of each decision (`Decision as usize`), and one more that is not the
 /// engine's: the end of a gap, decided step by step (`arm::GapLaw`).
@@ -160,6 +160,8 @@ pub(super) struct Leaf {
     pub n_moves: usize,
     /// The transition bucket taken, if the transition was decided on this branch.
     pub bucket: Option<usize>,
+    /// The state a hand-over gap ended into, if one did.
+    pub gap_end: Option<u8>,
 }
 
 /// One branch of a person's step: the key as the step changes it, the branch's record,
@@ -195,16 +197,28 @@ impl Person for Branch<'_, '_> {
     fn income(&self) -> Option<f64> {
         self.group.income
     }
-    fn move_to(&mut self, to: usize, reset_clock: bool) {
+    fn move_to(&mut self, to: usize, clock: Option<u16>) {
         let leaf = &mut self.leaf;
         if leaf.n_moves < leaf.moves.len() {
             leaf.moves[leaf.n_moves] = (self.key.state, to as u8);
             leaf.n_moves += 1;
         }
-        if reset_clock {
-            self.key.clock = 0;
-        }
         self.key.state = to as u8;
+        if let Some(c) = clock {
+            self.key.clock = c.min(self.arm.cap(to));
+        }
+    }
+    fn case(&self) -> Option<(u16, u32)> {
+        (self.key.case_at != NO_CASE).then_some((self.key.case_count, u32::from(self.key.case_at)))
+    }
+    fn set_case(&mut self, count: u16, at: u32) {
+        // Capped as the case's clock is: larger counts cannot be told apart.
+        let cap = self.arm.dy.case.map_or(0, |c| self.arm.cfg.caps[c.clock]);
+        self.key.case_count = count.min(cap);
+        self.key.case_at = at.min(u32::from(NO_CASE - 1)) as u16;
+    }
+    fn gap_ended(&mut self, to: usize) {
+        self.leaf.gap_end = Some(to as u8);
     }
     fn advance_clock(&mut self) {
         // Capped where larger values cannot be told apart, so that such persons share
@@ -296,11 +310,18 @@ pub(super) fn step_leaves(
                 moves: [(0, 0); 8],
                 n_moves: 0,
                 bucket: None,
+                gap_end: None,
             },
         };
         arm.dy.step(&mut branch, t, age_months);
         let mut leaf = branch.leaf;
-        leaf.key = branch.key.canonical(arm.dy.exit);
+        let in_case = arm
+            .dy
+            .case
+            .is_some_and(|c| arm.dy.m.states[usize::from(branch.key.state)].clock == c.clock);
+        leaf.key = branch
+            .key
+            .canonical(arm.dy.exit, t + 1, arm.dy.case, in_case);
         leaf.p = ch.prob;
         if leaf.p > 0.0 {
             leaves.push(leaf);

@@ -24,7 +24,14 @@ pub(super) struct Key {
     /// The programme's after-effect (the engine's `PersonState::excess`), as the bits of
     /// an f64 rounded to [`excess_round`]'s 40 significant bits.
     pub excess: u64,
+    /// The sickness case the person left: its count and the step they left it at
+    /// ([`NO_CASE`]: none; dropped once it can no longer resume).
+    pub case_count: u16,
+    pub case_at: u16,
 }
+
+/// `Key::case_at` without a sickness case.
+pub(super) const NO_CASE: u16 = u16::MAX;
 
 /// Round a positive after-effect to 40 significant bits (relative 1e-12). The engine
 /// keeps it in f32 and multiplies it step by step; histories that give the same value
@@ -43,12 +50,33 @@ pub(super) fn excess_scale(bits: u64, f: f64) -> u64 {
 }
 
 impl Key {
-    pub fn canonical(mut self, exit: usize) -> Key {
+    /// The key of a person at point `now`, with what can no longer matter set to a
+    /// canonical value. A case (`case`) left more than `within` steps before cannot
+    /// resume (a live case in a gap is kept up to date by the step), and neither matters
+    /// the one of a person who is in the case's states (`in_case`): leaving them
+    /// replaces it.
+    pub fn canonical(
+        mut self,
+        exit: usize,
+        now: u32,
+        case: Option<crate::model::CaseClock>,
+        in_case: bool,
+    ) -> Key {
+        let expired = in_case
+            || case.is_none_or(|c| {
+                self.case_at == NO_CASE || now.saturating_sub(u32::from(self.case_at)) > c.within
+            });
+        if expired {
+            self.case_count = 0;
+            self.case_at = NO_CASE;
+        }
         if usize::from(self.state) == exit {
             // Never stepped again: only the ledger cell (state, clock, phase) matters.
             self.gap_dest = NO_GAP;
             self.prog = 0;
             self.excess = 0;
+            self.case_count = 0;
+            self.case_at = NO_CASE;
         }
         if self.gap_dest == NO_GAP {
             self.gap_elapsed = 0;
@@ -177,6 +205,11 @@ impl std::hash::Hash for Key {
                 | u64::from(self.clock) << 32
                 | u64::from(self.prog) << 48,
         );
-        h.write_u64(self.excess ^ u64::from(self.gap_org));
+        h.write_u64(
+            self.excess
+                ^ u64::from(self.gap_org)
+                ^ u64::from(self.case_count) << 40
+                ^ u64::from(self.case_at) << 20,
+        );
     }
 }

@@ -18,7 +18,7 @@ use super::arm::{Arm, ArmCfg, Class, Group};
 use super::branch::{Scratch, step_leaves};
 use super::law::MAX_TYPES;
 use super::law::PopLaw;
-use super::mass::{Key, Mass};
+use super::mass::{Key, Mass, NO_CASE};
 
 /// Expected tallies of one arm, without the sex split.
 struct Acc {
@@ -29,6 +29,8 @@ struct Acc {
     sums: Array3<f64>,
     /// `[step, from, to]` expected moves.
     moves: Array3<f64>,
+    /// `[step, to]` expected ends of hand-over gaps into `to`.
+    gap_ends: Array2<f64>,
     /// `[checkpoint, state]`.
     outcomes: Array2<f64>,
     outcomes_participants: Array2<f64>,
@@ -46,6 +48,7 @@ impl Acc {
             mass: Array2::zeros((h + 1, half_cells)),
             sums: Array3::zeros((h + 1, half_cells, n_sum)),
             moves: Array3::zeros((h, s_n, s_n)),
+            gap_ends: Array2::zeros((h, s_n)),
             outcomes: Array2::zeros((checkpoints, s_n)),
             outcomes_participants: Array2::zeros((checkpoints, s_n)),
             participants: 0.0,
@@ -194,6 +197,8 @@ fn start_mass(
                 clock: c as u16,
                 prog: 0,
                 excess: 0,
+                case_count: 0,
+                case_at: NO_CASE,
             };
             mass.add(key, weight * p_state * p, v);
         }
@@ -399,6 +404,9 @@ fn step(
                 }
             }
             next.add_blocks(leaf.key, block, &factors, v);
+            if let Some(to) = leaf.gap_end {
+                acc.gap_ends[[t as usize, usize::from(to)]] += w;
+            }
             for &(from, to) in &leaf.moves[..leaf.n_moves] {
                 acc.moves[[t as usize, usize::from(from), usize::from(to)]] += w;
             }
@@ -489,7 +497,11 @@ fn finish(m: &Model, arm: &Arm, acc: &Acc, women: f64, batches: &[(u32, f64)]) -
         );
         if p < h {
             rep.record_step(m, p, |k| {
-                acc.moves[[p, k / 2 / s_n, k / 2 % s_n]] * sex_share[k % 2]
+                if k < s_n * s_n * 2 {
+                    acc.moves[[p, k / 2 / s_n, k / 2 % s_n]] * sex_share[k % 2]
+                } else {
+                    acc.gap_ends[[p, (k - s_n * s_n * 2) / 2]] * sex_share[k % 2]
+                }
             });
         }
     }

@@ -18,18 +18,29 @@
 //!    completes the person's `a`-th step on the clock; rules with `after = 0` fire as soon
 //!    as a person enters their state, also after another move in the same step, up to a
 //!    chain of [`RULE_CHAIN`].
-//! 5. **Hand-over gap ends** (6a in the engine's older numbering): the next actor picks
-//!    the person up and they enter the state the gap was leading to.
-//! 6. **Stochastic transitions**, unless a rule or a gap's end already moved the person:
-//!    competing risks (or per-step probabilities), answered by [`Draws::transition`].
-//!    Every move between two agencies is a **hand-over** (`Dynamics::handover`): under
-//!    the organisation that handles the person it may fail, and the person then waits in
-//!    a gap state until the gap ends, losing part of the programme's after-effect.
-//! 7. **Programme progress**: the month counter, dropout, completion, and the hand-over
-//!    at the programme's exit; after the programme, the after-effect decays.
+//! 5. **Hand-over gaps** (MODEL.md §5.5). A person in a gap waits in the gap state: no
+//!    stochastic move, no referral, the programme paused; their sickness case goes on
+//!    counting. When the gap ends, the next actor picks the person up (and assesses them
+//!    again: `on_gap_end` items) and they enter the state the gap was leading to.
+//! 6. **Stochastic transitions**, unless a rule or a gap moved the person or they wait in
+//!    a gap: competing risks (or per-step probabilities), answered by
+//!    [`Draws::transition`]. Every move between two agencies is a **hand-over**
+//!    (`Dynamics::handover`): under the organisation that handles the person it may
+//!    fail, and the person then waits in a gap state, losing part of the programme's
+//!    after-effect. Moves into work are not hand-overs (work has no agency).
+//! 7. **Programme progress** (not during a gap): the month counter, dropout, completion,
+//!    and the hand-over at the programme's exit; after the programme, the after-effect
+//!    decays.
 //! 8. **Clock and referral**: the time-in-state clock advances unless the person moved
 //!    to another clock; a person outside the programme in an eligible state may be
 //!    referred for the next step.
+//!
+//! **The sickness case** ([`crate::model::CaseClock`], MODEL.md §5.3a). A move to another
+//! clock restarts the clock at 0 — except into the case's clock when the person left it
+//! at most `within` steps ago: then the count goes on where it stopped (a new spell
+//! within 90 days continues the same case, with its day count, checkpoints and limits).
+//! While the person waits in a hand-over gap the case goes on counting (the gap is the
+//! agencies' delay, not a spell of health), so nobody returns from a gap "newly sick".
 //!
 //! Every random decision is one [`Decision`], one uniform: the same uniform when a step
 //! asks the same question twice (a rule's move and a transition's move are both decided
@@ -39,7 +50,7 @@
 pub mod rates;
 
 use crate::model::{
-    IncomeFilter, Model, Organisation, PHASE_AFTER, PHASE_IN, PHASE_NONE, PHASE_WAITING,
+    CaseClock, IncomeFilter, Model, Organisation, PHASE_AFTER, PHASE_IN, PHASE_NONE, PHASE_WAITING,
 };
 
 /// The most forced transitions that fire in one step (a chain of `after = 0` rules).
@@ -151,9 +162,9 @@ pub trait Person {
     /// The income attribute's value, for rules that test its sign.
     fn income(&self) -> Option<f64>;
 
-    /// Enter state `to`; the clock restarts at 0 when `reset_clock`. The engine records
-    /// the move here.
-    fn move_to(&mut self, to: usize, reset_clock: bool);
+    /// Enter state `to`; the clock becomes `clock` when given (a move to another clock),
+    /// else runs on. The engine records the move here.
+    fn move_to(&mut self, to: usize, clock: Option<u16>);
     /// One more step on the clock.
     fn advance_clock(&mut self);
 
@@ -166,6 +177,12 @@ pub trait Person {
     /// Leave the gap (its end, or a move that makes it moot).
     fn end_gap(&mut self);
 
+    /// The sickness case the person left, if any: its count and the step at which they
+    /// left it.
+    fn case(&self) -> Option<(u16, u32)>;
+    /// Remember the case: `count` steps, left at step `at`.
+    fn set_case(&mut self, count: u16, at: u32);
+
     /// Multiply the programme's after-effect (the excess hazard ratio kept) by `f`.
     fn scale_excess(&mut self, f: f64);
     /// Set the after-effect.
@@ -174,6 +191,12 @@ pub trait Person {
     /// The person left the programme (completed, dropped out or left the model).
     #[inline(always)]
     fn left_programme(&mut self) {}
+    /// A hand-over gap ended and the person enters `to` (the receiving agency assesses
+    /// them again).
+    #[inline(always)]
+    fn gap_ended(&mut self, to: usize) {
+        let _ = to;
+    }
     /// The person was referred; they wait for a place from step `from`.
     #[inline(always)]
     fn referred(&mut self, from: u16) {
@@ -225,6 +248,8 @@ pub struct Dynamics<'a> {
     pub system_mult: f64,
     /// Probability of dropping out of the programme in a step.
     pub drop_p: f64,
+    /// The clock that resumes after a short spell elsewhere.
+    pub case: Option<CaseClock>,
 }
 
 impl<'a> Dynamics<'a> {
@@ -256,6 +281,7 @@ impl<'a> Dynamics<'a> {
             in_prog_mult,
             system_mult: m.arm.organisation.success_multiplier,
             drop_p,
+            case: m.case,
         }
     }
 
@@ -322,30 +348,34 @@ impl<'a> Dynamics<'a> {
         // 4. Institutional rules. Retirement takes effect at the end of the step in
         // which the person reaches the retirement age.
         if age_months + self.mps as usize >= self.retire_months {
-            self.set_state(w, self.exit, &mut moved);
+            self.set_state(w, self.exit, t, &mut moved);
             w.end_gap();
             return;
         }
-        let mut decided = self.apply_rules(w, &mut moved, true);
+        let mut decided = self.apply_rules(w, t, &mut moved, true);
 
-        // 5. A hand-over gap ends: the next actor picks the person up.
-        if !decided && w.in_gap() && w.gap_ends() {
-            let to = w.gap_dest();
-            w.end_gap();
-            self.set_state(w, to, &mut moved);
+        // 5. A hand-over gap: the person waits, their case going on; when it ends, the
+        // next actor picks them up.
+        if !decided && w.in_gap() {
+            self.case_goes_on(w, t);
+            if w.gap_ends() {
+                let to = w.gap_dest();
+                w.end_gap();
+                w.gap_ended(to);
+                self.set_state(w, to, t, &mut moved);
+            }
             decided = true;
         }
 
         // 6. Stochastic transitions.
         if !decided && let Some(to) = w.transition() {
-            w.end_gap();
-            self.enter(w, to, &mut moved);
-            self.apply_rules(w, &mut moved, false);
+            self.enter(w, to, t, &mut moved);
+            self.apply_rules(w, t, &mut moved, false);
         }
 
-        // 7. Programme progress; the after-effect's drop-off.
+        // 7. Programme progress (paused in a gap); the after-effect's drop-off.
         match w.phase() {
-            PHASE_IN => self.progress(w, &mut moved),
+            PHASE_IN if !w.in_gap() => self.progress(w, t, &mut moved),
             PHASE_AFTER => {
                 if let Some(p) = &self.m.arm.programme {
                     w.scale_excess(p.retention_per_step);
@@ -359,6 +389,7 @@ impl<'a> Dynamics<'a> {
             w.advance_clock();
         }
         if w.phase() == PHASE_NONE
+            && !w.in_gap()
             && self.flags[w.state()] & S_ELIGIBLE != 0
             && let Some(p) = self.referral_for(t)
             && w.happens(Decision::Referral, p)
@@ -373,7 +404,7 @@ impl<'a> Dynamics<'a> {
     /// Step 7 for a person in the programme: one more month, then dropout or
     /// completion, each ending with the exit hand-over.
     #[inline(always)]
-    fn progress<W: Person + Draws>(&self, w: &mut W, moved: &mut bool) {
+    fn progress<W: Person + Draws>(&self, w: &mut W, t: u32, moved: &mut bool) {
         let Some(p) = &self.m.arm.programme else {
             return;
         };
@@ -399,7 +430,7 @@ impl<'a> Dynamics<'a> {
             };
             let landing = self.handover(w, org, owner, s, s, EXIT);
             if landing != s {
-                self.set_state(w, landing, moved);
+                self.set_state(w, landing, t, moved);
             }
         }
     }
@@ -437,7 +468,7 @@ impl<'a> Dynamics<'a> {
     /// Move the person to `to` with the hand-over rule (a move between two agencies may
     /// fail into a gap).
     #[inline(always)]
-    fn enter<W: Person + Draws>(&self, w: &mut W, to: usize, moved: &mut bool) {
+    fn enter<W: Person + Draws>(&self, w: &mut W, to: usize, t: u32, moved: &mut bool) {
         let from = w.state();
         let (org, owner) = self.organisation(w.phase());
         let s_n = self.m.states.len();
@@ -446,18 +477,24 @@ impl<'a> Dynamics<'a> {
         } else {
             to
         };
-        self.set_state(w, dest, moved);
+        self.set_state(w, dest, t, moved);
     }
 
-    /// The person enters `to`: the clock restarts when `to` runs another clock, a
-    /// waiting person who finds work or leaves the model stops waiting, and a
-    /// participant who leaves the model frees the place.
+    /// The person enters `to` during step `t`: on another clock the clock restarts —
+    /// or resumes the sickness case ([`Dynamics::clock_on_entering`]); a waiting person
+    /// who finds work or leaves the model stops waiting, and a participant who leaves
+    /// the model frees the place.
     #[inline(always)]
-    fn set_state<P: Person>(&self, p: &mut P, to: usize, moved: &mut bool) {
+    fn set_state<P: Person>(&self, p: &mut P, to: usize, t: u32, moved: &mut bool) {
         let states = &self.m.states;
-        let reset = states[p.state()].clock != states[to].clock;
-        p.move_to(to, reset);
-        *moved |= reset;
+        let (from_clock, to_clock) = (states[p.state()].clock, states[to].clock);
+        if from_clock == to_clock {
+            p.move_to(to, None);
+        } else {
+            let clock = self.clock_on_entering(p, from_clock, to_clock, t);
+            p.move_to(to, Some(clock));
+            *moved = true;
+        }
         if p.phase() == PHASE_WAITING && (states[to].success || states[to].absorbing) {
             p.set_phase(PHASE_NONE);
         }
@@ -467,17 +504,63 @@ impl<'a> Dynamics<'a> {
         }
     }
 
+    /// The clock of a person who moves from clock `from` to clock `to` in step `t`: 0,
+    /// or the count of the sickness case they left at most `within` steps ago. Leaving
+    /// the case remembers it, with step `t` counted in it (the person was in it during
+    /// the step).
+    #[inline(always)]
+    fn clock_on_entering<P: Person>(&self, p: &mut P, from: usize, to: usize, t: u32) -> u16 {
+        let Some(case) = self.case else {
+            return 0;
+        };
+        if from == case.clock {
+            p.set_case(p.clock().saturating_add(1), t);
+            0
+        } else if to == case.clock
+            && let Some((count, at)) = p.case()
+            && t.saturating_sub(at) <= case.within
+        {
+            count
+        } else {
+            0
+        }
+    }
+
+    /// A step waiting in a hand-over gap: a live sickness case goes on counting and does
+    /// not age towards its end (the gap is the agencies' delay).
+    #[inline(always)]
+    fn case_goes_on<P: Person>(&self, p: &mut P, t: u32) {
+        if let Some(case) = self.case
+            && let Some((count, at)) = p.case()
+            && t.saturating_sub(at) <= case.within
+        {
+            p.set_case(count.saturating_add(1), t);
+        }
+    }
+
     /// Forced transitions, if the person's state has any rules (tested inline: most
     /// states have none). `first` is false after another move in the same step (then
     /// only `after = 0` rules apply). Whether a rule fired.
     #[inline(always)]
-    fn apply_rules<W: Person + Draws>(&self, w: &mut W, moved: &mut bool, first: bool) -> bool {
-        self.flags[w.state()] & S_RULES != 0 && self.fire_rules(w, moved, first)
+    fn apply_rules<W: Person + Draws>(
+        &self,
+        w: &mut W,
+        t: u32,
+        moved: &mut bool,
+        first: bool,
+    ) -> bool {
+        self.flags[w.state()] & S_RULES != 0 && self.fire_rules(w, t, moved, first)
     }
 
     /// [`Dynamics::apply_rules`] for a person in a state with rules.
     #[inline(never)]
-    fn fire_rules<W: Person + Draws>(&self, w: &mut W, moved: &mut bool, first: bool) -> bool {
+    fn fire_rules<W: Person + Draws>(
+        &self,
+        w: &mut W,
+        t: u32,
+        moved: &mut bool,
+        first: bool,
+    ) -> bool {
         let m = self.m;
         let mut any = false;
         for depth in 0..RULE_CHAIN {
@@ -506,7 +589,7 @@ impl<'a> Dynamics<'a> {
                 rule.to[w.pick(Decision::Rule, &rule.to)].0
             };
             w.end_gap();
-            self.enter(w, to, moved);
+            self.enter(w, to, t, moved);
             any = true;
         }
         any

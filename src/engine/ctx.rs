@@ -74,6 +74,7 @@ pub(super) struct ChunkOut {
     pub outcomes: OutcomeTally,
     pub referrals: Vec<(u32, u16)>,
     pub in_prog_delta: i64,
+    /// Moves and gap ends of the step, as `ledger::moves_len` lays them out.
     pub transitions: Vec<u32>,
     pub clamped: u64,
 }
@@ -86,7 +87,7 @@ impl ChunkOut {
             outcomes: OutcomeTally::new(layout, checkpoints),
             referrals: Vec::new(),
             in_prog_delta: 0,
-            transitions: vec![0; m.states.len() * m.states.len() * 2],
+            transitions: vec![0; crate::ledger::moves_len(m)],
             clamped: 0,
         }
     }

@@ -331,7 +331,7 @@ impl ArmRun {
                 .map(|_| ChunkOut::new(m, layout, checkpoints))
                 .collect(),
             tally: Tally::new(layout, checkpoints),
-            transitions: vec![0u32; m.states.len() * m.states.len() * 2],
+            transitions: vec![0u32; crate::ledger::moves_len(m)],
             pass: Pass {
                 fast,
                 entering: 0..0,

@@ -51,7 +51,14 @@ pub(super) struct Cold {
     pub gap_left: u8,
     /// Where the gap leads ([`NO_GAP`]: not in one).
     pub gap_dest: u8,
+    /// The sickness case the person left: its count, and the step they left it
+    /// ([`NO_CASE`]: none).
+    pub case_count: u16,
+    pub case_at: u16,
 }
+
+/// `Cold::case_at` of a person who holds no sickness case.
+pub(super) const NO_CASE: u16 = u16::MAX;
 
 impl Cold {
     /// A person entering in `state` with `clock` steps already in it.
@@ -64,6 +71,8 @@ impl Cold {
             clock,
             prog: 0,
             excess: 0.0,
+            case_count: 0,
+            case_at: NO_CASE,
         }
     }
 }
@@ -125,6 +134,11 @@ pub(super) struct Sampled<'s, 'p, 'c> {
 }
 
 impl Sampled<'_, '_, '_> {
+    #[inline(always)]
+    fn sex(&self) -> usize {
+        self.ctx.cohort.sex[self.i] as usize
+    }
+
     /// The uniform's bits of `decision`: a word of the person's month block, or of one of
     /// the rarer blocks, computed only when asked.
     #[inline(always)]
@@ -185,12 +199,13 @@ impl Person for Sampled<'_, '_, '_> {
             .map(|a| self.ctx.cohort.attr(a, self.i))
     }
     #[inline(always)]
-    fn move_to(&mut self, to: usize, reset_clock: bool) {
+    fn move_to(&mut self, to: usize, clock: Option<u16>) {
         let from = self.ps.cold.state as usize;
         let s_n = self.ctx.dy.m.states.len();
-        self.out.transitions[(from * s_n + to) * 2 + self.ctx.cohort.sex[self.i] as usize] += 1;
-        if reset_clock {
-            self.ps.cold.clock = 0;
+        let k = crate::ledger::move_index(s_n, from, to, self.sex());
+        self.out.transitions[k] += 1;
+        if let Some(c) = clock {
+            self.ps.cold.clock = c;
         }
         self.ps.cold.state = to as u8;
         if self.ctx.dy.flags[to] & S_ABSORBING != 0 {
@@ -219,6 +234,22 @@ impl Person for Sampled<'_, '_, '_> {
     fn end_gap(&mut self) {
         self.ps.cold.gap_left = 0;
         self.ps.cold.gap_dest = NO_GAP;
+    }
+    #[inline(always)]
+    fn case(&self) -> Option<(u16, u32)> {
+        let c = &self.ps.cold;
+        (c.case_at != NO_CASE).then_some((c.case_count, u32::from(c.case_at)))
+    }
+    #[inline(always)]
+    fn set_case(&mut self, count: u16, at: u32) {
+        self.ps.cold.case_count = count;
+        self.ps.cold.case_at = at.min(u32::from(NO_CASE - 1)) as u16;
+    }
+    #[inline(always)]
+    fn gap_ended(&mut self, to: usize) {
+        let s_n = self.ctx.dy.m.states.len();
+        let k = crate::ledger::gap_end_index(s_n, to, self.sex());
+        self.out.transitions[k] += 1;
     }
     #[inline(always)]
     fn scale_excess(&mut self, f: f64) {

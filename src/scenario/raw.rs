@@ -21,6 +21,8 @@ pub struct RawScenario {
     pub actors: Map<RawActor>,
     pub states: Map<RawState>,
     #[serde(default)]
+    pub clocks: Map<RawClock>,
+    #[serde(default)]
     pub transitions: Map<RawTransitions>,
     #[serde(default)]
     pub rules: Map<RawRule>,
@@ -98,6 +100,18 @@ pub struct RawState {
     pub absorbing: bool,
     #[serde(default)]
     pub clock: Option<String>,
+}
+
+/// `[clocks.<name>]`: a time-in-state clock that states name with `clock = "<name>"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClock {
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Steps outside the clock's states after which a return still continues the count
+    /// (a sickness case resumed within 90 days).
+    #[serde(default)]
+    pub resume_within: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -209,6 +223,8 @@ pub struct RawItem {
     pub of: Option<Map<f64>>,
     #[serde(default)]
     pub on_enter: Option<String>,
+    #[serde(default)]
+    pub on_gap_end: Option<Vec<String>>,
     #[serde(default)]
     pub from: Option<Vec<String>>,
     #[serde(default)]

@@ -40,6 +40,8 @@ mod engine;
 mod errors;
 // Value stability: pinned outputs of seeded runs (snapshots).
 mod golden;
+// The benefit rules and the design questions as mechanisms, hand-computed.
+mod mechanisms;
 // Property tests over random valid scenarios (proptest).
 mod proptest_ledger;
 // The HTML report, its charts and escaping, and the CSV options.

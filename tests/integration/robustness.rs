@@ -349,16 +349,16 @@ fn the_memory_estimate_follows_the_engine_data_structures() {
     let sc = util::scenario(TINY, &["population.persons=1000000"]);
     let est = rehabsim::engine::memory::estimate_memory(sc.arms(), 2, 8, false);
     // 12 bytes of cohort columns, then for each of the two arms (they run side by side)
-    // 20 of person state and 16 of queues (a `(u32, u16)` entry in the referral list and
+    // 24 of person state (with the sickness case it left) and 16 of queues (a `(u32, u16)` entry in the referral list and
     // one in the queue); no attributes.
     assert_eq!(sc.arms().len(), 2);
-    assert_eq!(est.per_person, 12 + 2 * 36);
+    assert_eq!(est.per_person, 12 + 2 * 40);
     assert_eq!(
         est.in_flight, 2,
         "no more replications in flight than there are"
     );
-    assert!(est.simulation >= 2 * 84 * 1_000_000);
-    assert!(est.simulation < 2 * 90 * 1_000_000, "{}", est.simulation);
+    assert!(est.simulation >= 2 * 92 * 1_000_000);
+    assert!(est.simulation < 2 * 98 * 1_000_000, "{}", est.simulation);
     assert!(est.total < 1 << 30, "{}", est.total);
     // Results grow with the replications, not with the persons.
     let many = rehabsim::engine::memory::estimate_memory(sc.arms(), 1_000_000, 8, false);
@@ -390,7 +390,7 @@ fn a_run_larger_than_the_memory_is_refused_with_the_estimate_and_the_limit() {
     assert_eq!(
         e.to_string(),
         format!(
-            "this run would need about 0.1 GiB of memory but 0.0 GiB is available: 50 persons × 84 bytes per person × 2 replications in flight = 0.0 GiB, plus 0.0 GiB of results for 2 replications × 2 arms × 12 steps × 3 states. Use fewer persons (`--persons`), fewer replications per run (`--replications`, or run them in shards), a shorter horizon (`--horizon`) or fewer threads (`--threads`) (docs/robustness.md, \"Limits\")"
+            "this run would need about 0.1 GiB of memory but 0.0 GiB is available: 50 persons × 92 bytes per person × 2 replications in flight = 0.0 GiB, plus 0.0 GiB of results for 2 replications × 2 arms × 12 steps × 3 states. Use fewer persons (`--persons`), fewer replications per run (`--replications`, or run them in shards), a shorter horizon (`--horizon`) or fewer threads (`--threads`) (docs/robustness.md, \"Limits\")"
         )
     );
     assert_eq!(
@@ -420,7 +420,7 @@ fn the_binary_refuses_a_run_that_cannot_fit_before_starting_it() {
             "error: this run would need about ",
         ))
         .stderr(predicate::str::contains(
-            " GiB is available: 100000000 persons × 84 bytes per person × ",
+            " GiB is available: 100000000 persons × 92 bytes per person × ",
         ));
 }
 

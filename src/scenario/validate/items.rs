@@ -1,6 +1,6 @@
 //! `[items.<id>]`: the flows of the balance sheet, and the posting lines they make. An
 //! item is one of four kinds — per person-step in some states (`states`), a share of
-//! other items (`of`), a one-off on entering a state (`on_enter`) or a fixed budget
+//! other items (`of`), a one-off on entering a state (`on_enter`), a one-off when a hand-over gap ends (`on_gap_end`) or a fixed budget
 //! (`budget`) — and flows from its payer(s) to its payee(s) as its class allows.
 
 use toml::Value;
@@ -60,6 +60,7 @@ fn item(
         ri.states.is_some(),
         ri.of.is_some(),
         ri.on_enter.is_some(),
+        ri.on_gap_end.is_some(),
         ri.budget.is_some(),
     ]
     .iter()
@@ -68,7 +69,7 @@ fn item(
     if kinds != 1 {
         c.err(
             &path,
-            "an item needs exactly one of `states` (per person-step), `of` (a share of other items), `on_enter` (one-off on a transition) or `budget` (a fixed sum over time)",
+            "an item needs exactly one of `states` (per person-step), `of` (a share of other items), `on_enter` (one-off on a transition), `on_gap_end` (one-off when a hand-over gap ends) or `budget` (a fixed sum over time)",
         );
     }
     let kind = kind(c, scope, ii, id, ri, &path);
@@ -174,7 +175,7 @@ fn check_flow(
     }
 }
 
-/// What the item is: exactly one of `states`, `of`, `on_enter` and `budget` (the count
+/// What the item is: exactly one of `states`, `of`, `on_enter`, `on_gap_end` and `budget` (the count
 /// is checked by `item`; with none, an empty budget stands in).
 fn kind(c: &mut Ctx, scope: &Scope, ii: usize, id: &str, ri: &RawItem, path: &str) -> ItemKind {
     let amount = c.amount(ri.amount.unwrap_or(0.0), &format!("{path}.amount"));
@@ -213,6 +214,17 @@ fn kind(c: &mut Ctx, scope: &Scope, ii: usize, id: &str, ri: &RawItem, path: &st
             );
         }
         ItemKind::OnEnter { to, from, amount }
+    } else if let Some(to) = &ri.on_gap_end {
+        if !per.is_empty() {
+            c.err(
+                format!("{path}.per"),
+                "one-off amounts (`on_gap_end`) take a fixed `amount` only",
+            );
+        }
+        ItemKind::OnGapEnd {
+            to: c.state_mask(to, &format!("{path}.on_gap_end")),
+            amount,
+        }
     } else if let Some(b) = &ri.budget {
         budget(c, b, path)
     } else {

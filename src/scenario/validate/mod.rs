@@ -177,6 +177,7 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
     let accounting = accounting::accounting(&raw.accounting, &mut c);
     let actors = states::actors(&raw.actors, &mut c);
     let (states, clock_names) = states::states(&raw.states, &mut c);
+    let case = states::case_clock(&raw.clocks, &clock_names, &mut c);
     let population = population::population(&raw.population, &mut c, &states, run.horizon);
     let attributes = &population.attributes;
     let transitions = transitions::transitions(&raw.transitions, &mut c, &states, attributes);
@@ -224,6 +225,7 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
         actors,
         states,
         clock_names,
+        case,
         transitions,
         rules,
         population,

@@ -3,9 +3,10 @@
 //! agencies.
 
 use super::check::{Ctx, label};
+use crate::limits::MAX_HORIZON;
 use crate::limits::MAX_STATES;
-use crate::model::{Actor, State};
-use crate::scenario::raw::{Map, RawActor, RawState};
+use crate::model::{Actor, CaseClock, State};
+use crate::scenario::raw::{Map, RawActor, RawClock, RawState};
 
 pub(super) fn actors(raw: &Map<RawActor>, c: &mut Ctx) -> Vec<Actor> {
     let mut actors = Vec::new();
@@ -91,4 +92,40 @@ pub(super) fn handover(states: &[State]) -> Vec<bool> {
         }
     }
     handover
+}
+
+/// `[clocks.*]`: every declared clock is run by some state, and at most one resumes after
+/// a spell elsewhere (a person holds one sickness case at a time).
+pub(super) fn case_clock(
+    raw: &Map<RawClock>,
+    clock_names: &[String],
+    c: &mut Ctx,
+) -> Option<CaseClock> {
+    let mut case = None;
+    for (name, rc) in raw {
+        let path = format!("clocks.{name}");
+        let Some(clock) = clock_names.iter().position(|n| n == name) else {
+            c.err(
+                &path,
+                format!(
+                    "no state runs the clock `{name}`; name it in a state (`clock = \"{name}\"`) or remove the table (clocks: {})",
+                    clock_names.join(", ")
+                ),
+            );
+            continue;
+        };
+        let Some(within) = rc.resume_within else {
+            continue;
+        };
+        let within = c.count(within, &format!("{path}.resume_within"), 1, MAX_HORIZON);
+        if case.is_some() {
+            c.err(
+                format!("{path}.resume_within"),
+                "only one clock may resume (`resume_within`): a person holds one sickness case at a time",
+            );
+            continue;
+        }
+        case = Some(CaseClock { clock, within });
+    }
+    case
 }
