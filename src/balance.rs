@@ -240,6 +240,30 @@ pub fn payback_month(diff_series: &[f64], months_per_step: u32) -> Option<u32> {
 pub type ExclusionTable = Vec<Option<Vec<(f64, f64)>>>;
 
 pub fn exclusion_cost(m: &Model, rows: &[SheetRow]) -> (usize, ExclusionTable) {
+    let (reference, women) = exclusion_cost_of(m, rows);
+    let Some(men) = m.men.as_deref() else {
+        return (reference, women);
+    };
+    // Values by sex: the cohort's average person-year, weighted by the women's share.
+    let (_, men) = exclusion_cost_of(men, rows);
+    let w = m.population.women_share;
+    let mixed = women
+        .into_iter()
+        .zip(men)
+        .map(|(a, b)| {
+            a.zip(b).map(|(a, b)| {
+                a.iter()
+                    .zip(&b)
+                    .map(|(x, y)| (w * x.0 + (1.0 - w) * y.0, w * x.1 + (1.0 - w) * y.1))
+                    .collect()
+            })
+        })
+        .collect();
+    (reference, mixed)
+}
+
+/// [`exclusion_cost`] with one sex's values.
+fn exclusion_cost_of(m: &Model, rows: &[SheetRow]) -> (usize, ExclusionTable) {
     let reference = m
         .state_index("work")
         .or_else(|| m.states.iter().position(|s| s.success))

@@ -90,6 +90,12 @@ struct Draw<'a> {
 }
 
 impl<'a> Draw<'a> {
+    /// The sex a person's first random word gives.
+    #[inline(always)]
+    fn sex_of(women_share: f64, word: u32) -> u8 {
+        if unit(word) < women_share { WOMAN } else { MAN }
+    }
+
     fn new(model: &'a Model) -> Draw<'a> {
         let pop = &model.population;
         let sources: Vec<Source> = pop
@@ -189,11 +195,7 @@ impl<'a> Draw<'a> {
         let (pop, mps) = (self.pop, self.mps);
         let entry = pop.intake.entry(i);
         let mut rng = streams.sequence_with(i as u32, 0, Purpose::Person, first, self.blocks0);
-        let sex = if unit(rng.next_u32()) < pop.women_share {
-            WOMAN
-        } else {
-            MAN
-        };
+        let sex = Draw::sex_of(pop.women_share, rng.next_u32());
         cols.sex[pos] = sex;
         let age_years = self.age_sampler.sample(&mut rng);
         let age_months = round_half_away(age_years * 12.0).clamp(0.0, MAX_AGE_MONTHS as f64);
@@ -332,31 +334,46 @@ impl Cohort {
     /// Draw persons `start ..` into `cols` (as many as its columns hold; `entered` is the
     /// caller's).
     fn draw_into(model: &Model, streams: &Streams, start: usize, mut cols: Columns) {
-        let d = Draw::new(model);
+        // Each sex's law (one where nothing differs by sex; the women's share is shared).
+        let women = Draw::new(model);
+        let men = model.men.as_deref().map(Draw::new);
+        let d = &women;
         let end = start + cols.sex.len();
         let n_attr = model.population.attributes.len();
         let mut values = vec![0.0f64; n_attr];
         let mut pre0 = [[[0u32; TILE]; 4]; PRECOMPUTED];
         let mut pre_attr = vec![[[0u32; TILE]; 4]; n_attr];
+        // Both sexes use as many precomputed blocks and the same attribute slots.
+        let blocks0 = men.as_ref().map_or(d.blocks0, |m| m.blocks0.max(d.blocks0));
+        let uses_rng: Vec<bool> = (0..n_attr)
+            .map(|a| d.uses_rng[a] || men.as_ref().is_some_and(|m| m.uses_rng[a]))
+            .collect();
         for i in start..end {
             let pos = i - start;
             let p = i as u32;
             let k = pos % TILE;
             if k == 0 {
                 let tn = TILE.min(end - i);
-                for (b, lanes) in pre0.iter_mut().enumerate().take(d.blocks0) {
+                for (b, lanes) in pre0.iter_mut().enumerate().take(blocks0) {
                     streams.sequence_lanes_into(p, 0, Purpose::Person, b as u32, lanes, tn);
                 }
                 for (a, lanes) in pre_attr.iter_mut().enumerate() {
-                    if d.uses_rng[a] {
+                    if uses_rng[a] {
                         let slot = 1 + a as u32;
                         streams.sequence_lanes_into(p, slot, Purpose::Person, 0, lanes, tn);
                     }
                 }
             }
-            d.attributes(streams, p, pos, k, &pre_attr, &mut values, &mut cols);
             let first: [[u32; 4]; PRECOMPUTED] = std::array::from_fn(|b| lanes_of(&pre0[b], k));
+            // The sex is the first word of the person's first sequence (`Draw::basics` draws
+            // it from there); the rest follows that sex's law.
+            let d = match &men {
+                Some(m) if Draw::sex_of(model.population.women_share, first[0][0]) == MAN => m,
+                _ => &women,
+            };
+            d.attributes(streams, p, pos, k, &pre_attr, &mut values, &mut cols);
             d.basics(streams, i, pos, first, &values, &mut cols);
+            debug_assert!(men.is_none() || std::ptr::eq(d, &women) == (cols.sex[pos] == WOMAN));
         }
     }
 

@@ -40,7 +40,9 @@ impl Layout {
     pub fn new(m: &Model) -> Layout {
         let s_n = m.states.len();
         let mut breaks: Vec<Vec<f64>> = vec![Vec::new(); s_n];
-        for it in &m.items {
+        // Both sexes' amounts by time in state: a cell's band holds one amount for each.
+        let both = [m, m.for_sex(1)];
+        for it in both.iter().flat_map(|m| &m.items) {
             if let ItemKind::State {
                 states,
                 by_time: Some(bt),
@@ -54,7 +56,7 @@ impl Layout {
                 }
             }
         }
-        for me in &m.measures {
+        for me in both.iter().flat_map(|m| &m.measures) {
             if let Some(bt) = &me.by_time {
                 for b in &mut breaks {
                     b.extend_from_slice(bt.breaks());
@@ -112,14 +114,14 @@ impl Layout {
                 sum_attrs.push(a);
             }
         };
-        for it in &m.items {
+        for it in both.iter().flat_map(|m| &m.items) {
             if let ItemKind::State { per, .. } = &it.kind {
                 for &(a, _) in per {
                     want(a);
                 }
             }
         }
-        for me in &m.measures {
+        for me in both.iter().flat_map(|m| &m.measures) {
             if let Some(a) = me.attribute {
                 want(a);
             }
@@ -481,11 +483,13 @@ impl ArmRep {
             let (s, band, phase, sex) = l.decode(cell);
             let clock = l.band_clock(s, band).unwrap_or(0.0);
             let attr_sum = |a: usize| -> f64 { l.slot_of[a].map_or(0.0, |slot| sum(cell, slot)) };
-            cell_values(m, s, clock, phase, n, &attr_sum, &mut amount);
+            // The cell's sex's amounts (the lines are the same for both).
+            let ms = m.for_sex(sex);
+            cell_values(ms, s, clock, phase, n, &attr_sum, &mut amount);
             for (li, line) in m.lines.iter().enumerate() {
                 per_line[li][sex] += amount[line.item] * line.share;
             }
-            for (k, me) in m.measures.iter().enumerate() {
+            for (k, me) in ms.measures.iter().enumerate() {
                 meas[k][sex] += measure_value(me, s, clock, n, &attr_sum);
             }
         }
@@ -525,24 +529,26 @@ impl ArmRep {
                 continue;
             }
             match &it.kind {
-                ItemKind::OnEnter { to, from, amount } => {
+                ItemKind::OnEnter { to, from, .. } => {
                     for sex in 0..2 {
                         let n: f64 = (0..s_n)
                             .filter(|&f| f != *to && from.as_ref().is_none_or(|mask| mask[f]))
                             .map(|f| moves(move_index(s_n, f, *to, sex)))
                             .sum();
+                        let (amount, mult) = one_off(m.for_sex(sex), line.item);
                         self.step_flows[(t * self.lines + li) * 2 + sex] =
-                            to_ore(n * amount * it.multiplier * line.share);
+                            to_ore(n * amount * mult * line.share);
                     }
                 }
-                ItemKind::OnGapEnd { to, amount } => {
+                ItemKind::OnGapEnd { to, .. } => {
                     for sex in 0..2 {
                         let n: f64 = (0..s_n)
                             .filter(|&st| to[st])
                             .map(|st| moves(gap_end_index(s_n, st, sex)))
                             .sum();
+                        let (amount, mult) = one_off(m.for_sex(sex), line.item);
                         self.step_flows[(t * self.lines + li) * 2 + sex] =
-                            to_ore(n * amount * it.multiplier * line.share);
+                            to_ore(n * amount * mult * line.share);
                     }
                 }
                 ItemKind::Budget { total, from, until } => {
@@ -761,4 +767,15 @@ pub fn move_index(states: usize, from: usize, to: usize, sex: usize) -> usize {
 #[inline(always)]
 pub fn gap_end_index(states: usize, to: usize, sex: usize) -> usize {
     states * states * 2 + to * 2 + sex
+}
+
+/// The amount and multiplier of one-off item `k` of a sex's model.
+fn one_off(m: &Model, k: usize) -> (f64, f64) {
+    let it = &m.items[k];
+    match it.kind {
+        ItemKind::OnEnter { amount, .. } | ItemKind::OnGapEnd { amount, .. } => {
+            (amount, it.multiplier)
+        }
+        _ => (0.0, it.multiplier),
+    }
 }

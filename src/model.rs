@@ -449,9 +449,28 @@ pub struct Model {
     /// `handover[from * S + to]`: a move from→to changes the responsible agency.
     pub(crate) handover: Vec<bool>,
     pub(crate) targets: Vec<Target>,
+    /// The men's model, where the scenario gives values by sex (`{ women = …, men = … }`);
+    /// this one is then the women's. Both share everything a cohort shares
+    /// (`scenario::validate::check_sexes`).
+    pub(crate) men: Option<Box<Model>>,
 }
 
 impl Model {
+    /// The model of sex `sex` (0 women, 1 men): this one, or the men's where values
+    /// differ by sex.
+    #[inline(always)]
+    pub fn for_sex(&self, sex: usize) -> &Model {
+        match (&self.men, sex) {
+            (Some(m), 1) => m,
+            _ => self,
+        }
+    }
+
+    /// Whether some value differs between women and men.
+    pub fn by_sex(&self) -> bool {
+        self.men.is_some()
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -70,6 +70,10 @@ pub fn effect_scaled(m: &Model, s: f64) -> Result<Model, Error> {
     if s == 1.0 {
         return Ok(m);
     }
+    // Each sex's effect (values by sex): the same share of each.
+    if let Some(men) = m.men.take() {
+        m.men = Some(Box::new(effect_scaled(&men, s)?));
+    }
     if let Some(p) = &mut m.arm.programme {
         let other = p
             .organisation

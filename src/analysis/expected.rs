@@ -36,6 +36,9 @@ pub fn scaled_model(m: &Model, k: u64) -> Result<Model, Error> {
     if k == 1 {
         return Ok(m);
     }
+    if let Some(men) = m.men.take() {
+        m.men = Some(Box::new(scaled_model(&men, k)?));
+    }
     let pop = &mut m.population;
     pop.persons = pop.persons.saturating_mul(k);
     pop.intake.size = pop.intake.size.saturating_mul(k);

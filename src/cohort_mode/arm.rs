@@ -58,7 +58,25 @@ pub(super) struct ArmCfg {
 }
 
 impl ArmCfg {
+    /// The constants of arm `m`, good for both sexes' models (the larger cap, every
+    /// driving attribute).
     pub fn new(m: &Model) -> ArmCfg {
+        let mut cfg = ArmCfg::of_model(m);
+        if let Some(men) = m.men.as_deref() {
+            let other = ArmCfg::of_model(men);
+            for (a, b) in cfg.caps.iter_mut().zip(&other.caps) {
+                *a = (*a).max(*b);
+            }
+            cfg.driving.extend(other.driving);
+            cfg.driving.sort_unstable();
+            cfg.driving.dedup();
+            cfg.income_rules |= other.income_rules;
+            cfg.risk_relevant |= other.risk_relevant;
+        }
+        cfg
+    }
+
+    fn of_model(m: &Model) -> ArmCfg {
         let ceil = |b: f64| -> u16 { b.ceil().clamp(0.0, f64::from(u16::MAX - 1)) as u16 };
         let mut caps = vec![0u16; m.clock_names.len()];
         for (s, st) in m.states.iter().enumerate() {
@@ -196,7 +214,8 @@ impl GapLaw {
 }
 
 impl<'a> Arm<'a> {
-    pub fn new(m: &'a Model, cfg: &'a ArmCfg) -> Arm<'a> {
+    /// One sex's model `m` of an arm whose tally is `layout` (the arm's, for both sexes).
+    pub fn new(m: &'a Model, cfg: &'a ArmCfg, layout: Layout) -> Arm<'a> {
         let step_dependent = m
             .transitions
             .iter()
@@ -207,7 +226,7 @@ impl<'a> Arm<'a> {
         Arm {
             dy: Dynamics::new(m),
             cfg,
-            layout: Layout::new(m),
+            layout,
             age_risk: Cohort::age_risk_table(m),
             tables: (0..steps).map(|t| Tables::build(m, t)).collect(),
             gap_arm: GapLaw::new(&m.arm.organisation),

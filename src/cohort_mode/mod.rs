@@ -136,11 +136,16 @@ pub fn run_replication(models: &[Model], replication: u32) -> Result<RepResult, 
     if let Some(i) = base.population.income_attribute {
         in_t[i] = true;
     }
-    let law = PopLaw::new(base, &in_t, max_cap)?;
+    // Each sex's population law where values differ by sex (the cohort is shared by the
+    // arms: the counterfactual's population is every arm's).
+    let mut laws = vec![PopLaw::new(base, &in_t, max_cap)?];
+    if models.iter().any(Model::by_sex) {
+        laws.push(PopLaw::new(base.for_sex(1), &in_t, max_cap)?);
+    }
     let mut arms: Vec<ArmRep> = models
         .par_iter()
         .zip(&arm_cfgs)
-        .map(|(m, cfg)| run_arm(m, cfg, &law))
+        .map(|(m, cfg)| run_arm(m, cfg, &laws))
         .collect::<Result<_, _>>()?;
     crate::ledger::apply_displacement(models, &mut arms);
     Ok(RepResult { replication, arms })

@@ -57,18 +57,36 @@ impl Acc {
     }
 }
 
-pub(super) fn run_arm(m: &Model, cfg: &ArmCfg, law: &PopLaw) -> Result<ArmRep, Error> {
-    let arm = Arm::new(m, cfg);
+/// Arm `m` in cohort mode, with the population law of each sex (`laws[1]` only where
+/// values differ by sex: each sex's persons then follow their own model).
+pub(super) fn run_arm(m: &Model, cfg: &ArmCfg, laws: &[PopLaw]) -> Result<ArmRep, Error> {
+    let layout = crate::ledger::Layout::new(m);
+    let women = Arm::new(m, cfg, layout.clone());
+    let acc_w = propagate(&women, &laws[0])?;
+    let batches = batches(&m.population, m.horizon);
+    let w = laws[0].women;
+    Ok(match (m.men.as_deref(), laws.get(1)) {
+        (Some(men), Some(law_m)) => {
+            let acc_m = propagate(&Arm::new(men, cfg, layout), law_m)?;
+            finish(m, &women, [(&acc_w, w), (&acc_m, 1.0 - w)], &batches)
+        }
+        _ => finish(m, &women, [(&acc_w, w), (&acc_w, 1.0 - w)], &batches),
+    })
+}
+
+/// The expected tallies of one sex's model (`arm`) for a cohort of that law.
+fn propagate(arm: &Arm, law: &PopLaw) -> Result<Acc, Error> {
+    let m = arm.dy.m;
     let h = m.horizon;
-    let mut acc = Acc::new(m, &arm);
-    let groups = groups(m, &arm, law);
+    let mut acc = Acc::new(m, arm);
+    let groups = groups(m, arm, law);
     let n_classes: usize = groups.iter().map(|g| g.0.classes.len()).sum();
     let batches = batches(&m.population, h);
-    let age_feature = age_features(&arm);
+    let age_feature = age_features(arm);
     let mut types = 0usize;
     let mut scratch = Scratch::new();
     for &(e, n) in &batches {
-        let paths = age_paths(&arm, &age_feature, law, e, h);
+        let paths = age_paths(arm, &age_feature, law, e, h);
         types += paths.len() * n_classes;
         if types > MAX_TYPES {
             return Err(Error::Input(format!(
@@ -79,11 +97,11 @@ pub(super) fn run_arm(m: &Model, cfg: &ArmCfg, law: &PopLaw) -> Result<ArmRep, E
         let all: Vec<usize> = (0..paths.len()).collect();
         let total: f64 = paths.iter().map(|p| p.p).sum();
         for (group, init) in &groups {
-            let cur = intake(&arm, init, e, n);
-            let cur = places(&arm, &mut acc, e, cur);
-            tally(&arm, &mut acc, e, e, &cur);
+            let cur = intake(arm, init, e, n);
+            let cur = places(arm, &mut acc, e, cur);
+            tally(arm, &mut acc, e, e, &cur);
             let walk = Walk {
-                arm: &arm,
+                arm,
                 g: group,
                 e,
                 paths: &paths,
@@ -91,7 +109,7 @@ pub(super) fn run_arm(m: &Model, cfg: &ArmCfg, law: &PopLaw) -> Result<ArmRep, E
             walk.run(&mut acc, e, all.clone(), total, cur, &mut scratch);
         }
     }
-    Ok(finish(m, &arm, &acc, law.women, &batches))
+    Ok(acc)
 }
 
 /// The groups of person classes and the initial mass of one person of each: classes are
@@ -479,28 +497,31 @@ impl Walk<'_> {
 
 /// Post the expected tallies to an [`ArmRep`] with the engine's `ArmRep::post_point` and
 /// `record_step`, given expected instead of whole counts.
-fn finish(m: &Model, arm: &Arm, acc: &Acc, women: f64, batches: &[(u32, f64)]) -> ArmRep {
+/// `sexes[x]`: the expected tallies that sex x's persons follow and the sex's share of the
+/// cohort (the same tallies twice where nothing differs by sex).
+fn finish(m: &Model, arm: &Arm, sexes: [(&Acc, f64); 2], batches: &[(u32, f64)]) -> ArmRep {
     let layout = &arm.layout;
     let h = m.horizon as usize;
     let s_n = m.states.len();
     let months = outcome_months(m);
     let mut rep = ArmRep::new(m, layout, months.len());
-    let sex_share = [women, 1.0 - women];
+    let sex_share = [sexes[0].1, sexes[1].1];
+    let acc = |sex: usize| sexes[sex].0;
     for p in 0..=h {
         // Ledger cell `c * 2 + sex` holds the sex's share of half-cell `c`.
         rep.post_point(
             m,
             layout,
             p,
-            |cell| acc.mass[[p, cell / 2]] * sex_share[cell % 2],
-            |cell, slot| acc.sums[[p, cell / 2, slot]] * sex_share[cell % 2],
+            |cell| acc(cell % 2).mass[[p, cell / 2]] * sex_share[cell % 2],
+            |cell, slot| acc(cell % 2).sums[[p, cell / 2, slot]] * sex_share[cell % 2],
         );
         if p < h {
             rep.record_step(m, p, |k| {
                 if k < s_n * s_n * 2 {
-                    acc.moves[[p, k / 2 / s_n, k / 2 % s_n]] * sex_share[k % 2]
+                    acc(k % 2).moves[[p, k / 2 / s_n, k / 2 % s_n]] * sex_share[k % 2]
                 } else {
-                    acc.gap_ends[[p, (k - s_n * s_n * 2) / 2]] * sex_share[k % 2]
+                    acc(k % 2).gap_ends[[p, (k - s_n * s_n * 2) / 2]] * sex_share[k % 2]
                 }
             });
         }
@@ -508,13 +529,16 @@ fn finish(m: &Model, arm: &Arm, acc: &Acc, women: f64, batches: &[(u32, f64)]) -
     for k in 0..months.len() {
         for s in 0..s_n {
             for sex in 0..2 {
-                rep.outcomes[(k * s_n + s) * 2 + sex] = acc.outcomes[[k, s]] * sex_share[sex];
+                rep.outcomes[(k * s_n + s) * 2 + sex] = acc(sex).outcomes[[k, s]] * sex_share[sex];
                 rep.outcomes_participants[(k * s_n + s) * 2 + sex] =
-                    acc.outcomes_participants[[k, s]] * sex_share[sex];
+                    acc(sex).outcomes_participants[[k, s]] * sex_share[sex];
             }
         }
     }
-    rep.participants = [acc.participants * women, acc.participants * (1.0 - women)];
+    rep.participants = [
+        acc(0).participants * sex_share[0],
+        acc(1).participants * sex_share[1],
+    ];
     rep.person_steps = (0..h as u32)
         .map(|t| {
             batches
@@ -524,6 +548,10 @@ fn finish(m: &Model, arm: &Arm, acc: &Acc, women: f64, batches: &[(u32, f64)]) -
                 .sum::<u64>()
         })
         .sum();
-    rep.clamped = acc.clamped.round() as u64;
+    rep.clamped = if std::ptr::eq(acc(0), acc(1)) {
+        acc(0).clamped.round() as u64
+    } else {
+        (acc(0).clamped * sex_share[0] + acc(1).clamped * sex_share[1]).round() as u64
+    };
     rep
 }

@@ -4,6 +4,7 @@
 
 use crate::cohort::Cohort;
 use crate::dynamics::Dynamics;
+use crate::dynamics::rates::Tables;
 use crate::ledger::{ChunkTally, Layout, OutcomeTally};
 use crate::model::Model;
 use crate::rng::Streams;
@@ -24,26 +25,79 @@ pub const OUTCOME_MONTHS: [u32; 4] = [6, 12, 24, 36];
 /// (BENCHMARKS.md, seventh round).
 pub const SUB: usize = 64;
 
-/// Per-arm constants the person pass needs: the arm's dynamics and what the short path
-/// and the tally derive from it.
+/// Per-arm constants the person pass needs: the arm's dynamics for each sex and what the
+/// short path and the tally derive from them.
 pub(super) struct ArmCtx<'a> {
-    pub dy: Dynamics<'a>,
+    /// The women's and the men's part (the same values where nothing differs by sex).
+    pub sexes: [PerSex<'a>; 2],
     pub cohort: &'a Cohort,
     pub streams: Streams,
-    pub age_risk: &'a [f32],
     pub tally_layout: &'a Layout,
     /// The cohort's columns of the attributes the tally sums, in `sum_attrs` order.
     pub sum_cols: Vec<&'a [i64]>,
     /// The cohort's folded age column (`Cohort::age_off`).
     pub age_off: &'a [u32],
-    /// The programme's `retention_per_step` (1 without a programme).
-    pub retention: f32,
     /// The short path may cache row totals (not when hazards change with the step).
     pub cache: bool,
+    pub income_attr: Option<usize>,
+    /// Some value of the arm differs by sex (`Model::by_sex`).
+    pub by_sex: bool,
+}
+
+/// What differs between the sexes in an arm's person pass.
+pub(super) struct PerSex<'a> {
+    pub dy: Dynamics<'a>,
+    pub age_risk: &'a [f32],
+    /// The programme's `retention_per_step` (1 without a programme).
+    pub retention: f32,
     /// `age_until[state * (MAX_AGE_MONTHS + 1) + a]`: the first age in months above `a`
     /// at which the state's row or the age hazard ratio changes (`u16::MAX`: none).
     pub age_until: Vec<u16>,
-    pub income_attr: Option<usize>,
+}
+
+impl<'a> ArmCtx<'a> {
+    /// The part of person `i`'s sex.
+    #[inline(always)]
+    pub fn sx(&self, i: usize) -> &PerSex<'a> {
+        &self.sexes[usize::from(self.sex(i))]
+    }
+
+    /// Person `i`'s sex where the arm's values differ by sex, else 0 (the women's part,
+    /// which is then everyone's): most arms need no load per person for it.
+    #[inline(always)]
+    pub fn sex(&self, i: usize) -> u8 {
+        if self.by_sex { self.cohort.sex[i] } else { 0 }
+    }
+
+    /// The dynamics of what both sexes share (states, flags, the programme's window).
+    #[inline(always)]
+    pub fn dy(&self) -> &Dynamics<'a> {
+        &self.sexes[0].dy
+    }
+}
+
+/// The transition rows of an arm for each sex (one table where no rate differs by sex).
+pub(super) struct ArmTables {
+    pub women: Tables,
+    pub men: Option<Tables>,
+}
+
+impl ArmTables {
+    pub fn build(m: &Model, step: u32) -> ArmTables {
+        ArmTables {
+            women: Tables::build(m, step),
+            men: m.men.as_deref().map(|men| Tables::build(men, step)),
+        }
+    }
+
+    /// The rows of sex `sex`.
+    #[inline(always)]
+    pub fn of(&self, sex: u8) -> &Tables {
+        match (&self.men, sex) {
+            (Some(t), 1) => t,
+            _ => &self.women,
+        }
+    }
 }
 
 /// What every chunk's pass needs to know about step `t` besides the persons.

@@ -16,7 +16,7 @@ use crate::dynamics::{S_ABSORBING, S_ELIGIBLE, S_RULES};
 use crate::model::{PHASE_AFTER, PHASE_IN, PHASE_NONE};
 use crate::rng::*;
 
-use super::ctx::{ArmCtx, SUB};
+use super::ctx::{ArmCtx, ArmTables, SUB};
 use super::person::{ABSORBED, Hot, PersonState, REFERABLE};
 
 impl ArmCtx<'_> {
@@ -31,10 +31,10 @@ impl ArmCtx<'_> {
         i: usize,
         ps: &mut PersonState<'_>,
         t: u32,
-        tables: &Tables,
+        tables: &ArmTables,
         blk: &[u32; 4],
     ) -> bool {
-        let flags = self.dy.flags[ps.cold.state as usize];
+        let flags = self.sx(i).dy.flags[ps.cold.state as usize];
         if flags & S_RULES != 0 || ps.cold.gap_left > 0 || ps.cold.phase == PHASE_IN {
             return false;
         }
@@ -50,7 +50,7 @@ impl ArmCtx<'_> {
             // after-effect decays), so only other persons' totals are cached.
             if self.cache && ps.cold.phase != PHASE_AFTER {
                 let edge_from = ps.cold.clock.saturating_add(1);
-                self.fill_cache(ps, t, k, age_months, total, tables, edge_from);
+                self.fill_cache(i, ps, t, k, age_months, total, tables, edge_from);
             }
             // Both modes move nobody when the draw is at or above the row's total (a
             // hazard total bounds the probability of leaving; a probability row above 1
@@ -73,12 +73,14 @@ impl ArmCtx<'_> {
         i: usize,
         ps: &PersonState<'_>,
         t: u32,
-        tables: &Tables,
+        tables: &ArmTables,
     ) -> Option<(usize, usize, f64)> {
         let age_months = self.age_months(i, t);
-        if age_months + self.dy.mps as usize >= self.dy.retire_months {
+        let dy = &self.sx(i).dy;
+        if age_months + dy.mps as usize >= dy.retire_months {
             return None;
         }
+        let tables = tables.of(self.sex(i));
         let k = ps.cold.state as usize * tables.clock_stride
             + (ps.cold.clock as usize).min(tables.clock_stride - 1);
         let [lam_s, lam_o] = if tables.by_age {
@@ -107,9 +109,9 @@ impl ArmCtx<'_> {
         i: usize,
         ps: &mut PersonState<'_>,
         from: u32,
-        tables: &Tables,
+        tables: &ArmTables,
     ) {
-        let flags = self.dy.flags[ps.cold.state as usize];
+        let flags = self.sx(i).dy.flags[ps.cold.state as usize];
         if !self.cache
             || flags & (S_RULES | S_ABSORBING) != 0
             || ps.cold.gap_left > 0
@@ -122,13 +124,19 @@ impl ArmCtx<'_> {
             return;
         };
         // Step `from` is cached too, so it must not cross an amount band either.
-        self.fill_cache(ps, from, k, age_months, total, tables, ps.cold.clock);
+        self.fill_cache(i, ps, from, k, age_months, total, tables, ps.cold.clock);
         ps.offset_clock(from);
     }
 
     /// [`ArmCtx::cache_from`] the step after a full step at `t`.
     #[inline(always)]
-    pub(super) fn cache_ahead(&self, i: usize, ps: &mut PersonState<'_>, t: u32, tables: &Tables) {
+    pub(super) fn cache_ahead(
+        &self,
+        i: usize,
+        ps: &mut PersonState<'_>,
+        t: u32,
+        tables: &ArmTables,
+    ) {
         self.cache_from(i, ps, t + 1, tables);
     }
 
@@ -141,15 +149,18 @@ impl ArmCtx<'_> {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn fill_cache(
         &self,
+        i: usize,
         ps: &mut PersonState<'_>,
         t: u32,
         k: usize,
         age_months: usize,
         total: f64,
-        tables: &Tables,
+        tables: &ArmTables,
         edge_from: u16,
     ) {
-        let mps = self.dy.mps as usize;
+        let sx = self.sx(i);
+        let tables = tables.of(self.sex(i));
+        let mps = sx.dy.mps as usize;
         // Steps until a bound is reached (each at least 1 here: the person is below all).
         // (A division only on the rarer multi-month steps.)
         let steps_to_age = |age: usize| {
@@ -165,14 +176,14 @@ impl ArmCtx<'_> {
         } else {
             usize::from(clock_until - ps.cold.clock)
         };
-        let age_until = self.age_until
+        let age_until = sx.age_until
             [ps.cold.state as usize * (MAX_AGE_MONTHS + 1) + age_months.min(MAX_AGE_MONTHS)];
         let by_age = if age_until == u16::MAX {
             usize::MAX
         } else {
             steps_to_age(usize::from(age_until))
         };
-        let by_retirement = steps_to_age(self.dy.retire_months - mps);
+        let by_retirement = steps_to_age(sx.dy.retire_months - mps);
         // The cached steps must stay in the amount band: those from the clock `edge_from`
         // on (the clock's next value when the step at `t` is the full path's, else its
         // value at `t`).
@@ -198,7 +209,7 @@ impl ArmCtx<'_> {
             .min(usize::from(u16::MAX)) as u16;
         ps.hot.quiet_from = quiet_from;
         let referable =
-            ps.cold.phase == PHASE_NONE && self.dy.flags[ps.cold.state as usize] & S_ELIGIBLE != 0;
+            ps.cold.phase == PHASE_NONE && sx.dy.flags[ps.cold.state as usize] & S_ELIGIBLE != 0;
         ps.hot.flags = (ps.hot.flags & !REFERABLE) | if referable { REFERABLE } else { 0 };
     }
 
@@ -206,7 +217,7 @@ impl ArmCtx<'_> {
     /// in step `t` (for step `t + 1`): `rng::draws_below` of the referral probability
     /// inside the referral window, else none.
     pub(super) fn referral_below(&self, t: u32) -> u64 {
-        self.dy.referral_for(t).map_or(0, draws_below)
+        self.dy().referral_for(t).map_or(0, draws_below)
     }
 
     /// The referral draw for step `t + 1` of a person not in or waiting for the programme.

@@ -6,20 +6,19 @@
 use rayon::prelude::*;
 
 use crate::cohort::Cohort;
-use crate::dynamics::rates::Tables;
 use crate::dynamics::{Dynamics, S_ABSORBING};
 use crate::ledger::{ArmRep, Tally};
 use crate::model::*;
 use crate::rng::*;
 
-use super::ctx::{ArmCtx, CHUNK, ChunkOut, OUTCOME_MONTHS, Pass, SUB};
+use super::ctx::{ArmCtx, ArmTables, CHUNK, ChunkOut, OUTCOME_MONTHS, Pass, PerSex, SUB};
 use super::fast::{Lanes, age_until, block_of, prefetch, quiet_cached};
 use super::person::{ABSORBED, Cold, Hot, PersonState};
 
 impl ArmCtx<'_> {
     #[inline(always)]
     pub(super) fn age_months(&self, i: usize, t: u32) -> usize {
-        self.age_off[i].wrapping_add(t.wrapping_mul(self.dy.mps)) as usize
+        self.age_off[i].wrapping_add(t.wrapping_mul(self.dy().mps)) as usize
     }
 
     /// The start of the person pass of one chunk (persons `base ..`) in step `t`: the
@@ -33,11 +32,11 @@ impl ArmCtx<'_> {
         base: usize,
         hot: &mut [Hot],
         cold: &mut [Cold],
-        tables: &Tables,
+        tables: &ArmTables,
         pass: &Pass,
         out: &mut ChunkOut,
     ) {
-        debug_assert!(pass.entering.is_empty() || t < self.dy.m.horizon);
+        debug_assert!(pass.entering.is_empty() || t < self.dy().m.horizon);
         if pass.fast {
             let end = base + cold.len();
             for i in pass.entering.start.max(base)..pass.entering.end.min(end) {
@@ -65,7 +64,7 @@ impl ArmCtx<'_> {
         hot: &mut [Hot],
         cold: &mut [Cold],
         lanes: Option<&Lanes>,
-        tables: &Tables,
+        tables: &ArmTables,
         pass: &Pass,
         out: &mut ChunkOut,
     ) {
@@ -89,7 +88,7 @@ impl ArmCtx<'_> {
         };
         if !pass.fast {
             for (j, (h, c)) in hot.iter_mut().zip(cold.iter_mut()).enumerate() {
-                if self.dy.flags[c.state as usize] & S_ABSORBING == 0 {
+                if self.dy().flags[c.state as usize] & S_ABSORBING == 0 {
                     let mut ps = PersonState { hot: h, cold: c };
                     self.step_person(first + j, &mut ps, t, tables, block_of(lanes, j), out);
                 }
@@ -108,13 +107,13 @@ impl ArmCtx<'_> {
             let blk = block_of(lanes, j);
             debug_assert_eq!(
                 ps.hot.flags & ABSORBED != 0,
-                self.dy.flags[ps.cold.state as usize] & S_ABSORBING != 0
+                self.dy().flags[ps.cold.state as usize] & S_ABSORBING != 0
             );
             let i = first + j;
             ps.settle_clock(t);
             if self.quiet(i, ps, t, tables, &blk) {
                 if ps.cold.phase == PHASE_AFTER {
-                    ps.cold.excess *= self.retention;
+                    ps.cold.excess *= self.sx(i).retention;
                 }
                 if self
                     .tally_layout
@@ -147,7 +146,7 @@ impl ArmCtx<'_> {
     /// one at a time. A hint only: results do not depend on it. The arms usually sum the
     /// same columns, so a column an arm before this one (`earlier`) sums is left to it.
     #[inline(always)]
-    fn prefetch_sums(&self, from: usize, len: usize, earlier: &[(&ArmCtx, &Tables, &Pass)]) {
+    fn prefetch_sums(&self, from: usize, len: usize, earlier: &[(&ArmCtx, &ArmTables, &Pass)]) {
         for col in &self.sum_cols {
             let seen = earlier.iter().any(|(arm, _, _)| {
                 arm.sum_cols
@@ -232,7 +231,8 @@ pub fn outcome_months(m: &Model) -> Vec<u32> {
 /// arms' [`ArmCtx`]s can borrow it side by side.
 struct ArmFixed {
     layout: crate::ledger::Layout,
-    age_risk: Vec<f32>,
+    /// The age hazard ratios of each sex.
+    age_risk: [Vec<f32>; 2],
     /// Checkpoint `k` is `out_steps[k]` steps after entry.
     out_steps: Vec<u32>,
     step_dependent: bool,
@@ -242,7 +242,7 @@ impl ArmFixed {
     fn new(m: &Model) -> ArmFixed {
         ArmFixed {
             layout: crate::ledger::Layout::new(m),
-            age_risk: Cohort::age_risk_table(m),
+            age_risk: [0, 1].map(|s| Cohort::age_risk_table(m.for_sex(s))),
             out_steps: outcome_steps(m),
             step_dependent: m
                 .transitions
@@ -259,14 +259,26 @@ impl<'a> ArmCtx<'a> {
         cohort: &'a Cohort,
         streams: Streams,
         fixed: &'a ArmFixed,
-        tables: &Tables,
+        tables: &ArmTables,
     ) -> ArmCtx<'a> {
         let layout = &fixed.layout;
+        let per_sex = |s: usize| {
+            let ms = m.for_sex(s);
+            PerSex {
+                dy: Dynamics::new(ms),
+                age_risk: &fixed.age_risk[s],
+                retention: ms
+                    .arm
+                    .programme
+                    .as_ref()
+                    .map_or(1.0, |p| p.retention_per_step as f32),
+                age_until: age_until(tables.of(s as u8), &fixed.age_risk[s], m.states.len()),
+            }
+        };
         ArmCtx {
-            dy: Dynamics::new(m),
+            sexes: [per_sex(0), per_sex(1)],
             cohort,
             streams,
-            age_risk: &fixed.age_risk,
             tally_layout: layout,
             sum_cols: layout
                 .sum_attrs
@@ -274,13 +286,8 @@ impl<'a> ArmCtx<'a> {
                 .map(|&a| cohort.attr_fx[a].as_slice())
                 .collect(),
             age_off: &cohort.age_off,
-            retention: m
-                .arm
-                .programme
-                .as_ref()
-                .map_or(1.0, |p| p.retention_per_step as f32),
             cache: !fixed.step_dependent,
-            age_until: age_until(tables, &fixed.age_risk, m.states.len()),
+            by_sex: m.by_sex(),
             income_attr: m.population.income_attribute,
         }
     }
@@ -300,11 +307,11 @@ struct ArmRun {
     tally: Tally,
     transitions: Vec<u32>,
     pass: Pass,
-    tables: Tables,
+    tables: ArmTables,
 }
 
 impl ArmRun {
-    fn new(m: &Model, cohort: &Cohort, fixed: &ArmFixed, tables: Tables, fast: bool) -> ArmRun {
+    fn new(m: &Model, cohort: &Cohort, fixed: &ArmFixed, tables: ArmTables, fast: bool) -> ArmRun {
         let n = cohort.len();
         let layout = &fixed.layout;
         let checkpoints = fixed.out_steps.len();
@@ -345,7 +352,7 @@ impl ArmRun {
     /// Steps 1–2 of step `t` (intake, referral at entry, places) and what the person pass
     /// of `t` needs to know (`self.pass`).
     fn before_pass(&mut self, ctx: &ArmCtx, fixed: &ArmFixed, t: u32) {
-        let (m, cohort, streams) = (ctx.dy.m, ctx.cohort, ctx.streams);
+        let (m, cohort, streams) = (ctx.dy().m, ctx.cohort, ctx.streams);
         let h = m.horizon;
         // 1. Intake and referral at entry.
         let lo = if t == 0 {
@@ -357,7 +364,7 @@ impl ArmRun {
         if let Some(p) = &m.arm.programme {
             for i in lo..hi {
                 let ps = &mut self.cold[i];
-                if let Some(referral) = ctx.dy.referral_at_entry(ps.state as usize, t)
+                if let Some(referral) = ctx.sx(i).dy.referral_at_entry(ps.state as usize, t)
                     && unit(streams.block(i as u32, t, Purpose::MonthDetail)[LANE_ENTRY_REFERRAL])
                         < referral
                 {
@@ -405,7 +412,7 @@ impl ArmRun {
             }
         }
         if fixed.step_dependent && t > 0 && t < h {
-            self.tables = Tables::build(m, t);
+            self.tables = ArmTables::build(m, t);
         }
 
         let pass = &mut self.pass;
@@ -470,7 +477,7 @@ pub(super) fn run_arms(
     let mut runs = Vec::with_capacity(models.len());
     let mut ctxs = Vec::with_capacity(models.len());
     for (m, f) in models.iter().zip(&fixed) {
-        let tables = Tables::build(m, 0);
+        let tables = ArmTables::build(m, 0);
         ctxs.push(ArmCtx::new(m, cohort, streams, f, &tables));
         runs.push(ArmRun::new(m, cohort, f, tables, fast));
     }
@@ -490,7 +497,7 @@ pub(super) fn run_arms(
         let mut by_chunk: Vec<Vec<ArmChunk>> = (0..chunks)
             .map(|_| Vec::with_capacity(runs.len()))
             .collect();
-        let mut shared: Vec<(&ArmCtx, &Tables, &Pass)> = Vec::with_capacity(runs.len());
+        let mut shared: Vec<(&ArmCtx, &ArmTables, &Pass)> = Vec::with_capacity(runs.len());
         for (run, ctx) in runs.iter_mut().zip(&ctxs) {
             let ArmRun {
                 hot,
@@ -536,7 +543,7 @@ fn pass_chunk(
     stepping: bool,
     base: usize,
     arms: &mut [ArmChunk],
-    shared: &[(&ArmCtx, &Tables, &Pass)],
+    shared: &[(&ArmCtx, &ArmTables, &Pass)],
 ) {
     for ((hot, cold, out), (ctx, tables, pass)) in arms.iter_mut().zip(shared) {
         ctx.begin_chunk(t, base, hot, cold, tables, pass, out);

@@ -9,7 +9,7 @@ use crate::dynamics::{Decision, Draws, GapOwner, NO_GAP, Person, S_ABSORBING, ga
 use crate::model::Organisation;
 use crate::rng::*;
 
-use super::ctx::{ArmCtx, ChunkOut};
+use super::ctx::{ArmCtx, ArmTables, ChunkOut};
 
 /// The part of a person's state in one arm that the sweep of cached quiet steps reads
 /// (`fast::quiet_cached`), kept in an array of its own: eight bytes, so that the
@@ -201,14 +201,14 @@ impl Person for Sampled<'_, '_, '_> {
     #[inline(always)]
     fn move_to(&mut self, to: usize, clock: Option<u16>) {
         let from = self.ps.cold.state as usize;
-        let s_n = self.ctx.dy.m.states.len();
+        let s_n = self.ctx.dy().m.states.len();
         let k = crate::ledger::move_index(s_n, from, to, self.sex());
         self.out.transitions[k] += 1;
         if let Some(c) = clock {
             self.ps.cold.clock = c;
         }
         self.ps.cold.state = to as u8;
-        if self.ctx.dy.flags[to] & S_ABSORBING != 0 {
+        if self.ctx.dy().flags[to] & S_ABSORBING != 0 {
             self.ps.hot.flags |= ABSORBED;
         }
     }
@@ -247,7 +247,7 @@ impl Person for Sampled<'_, '_, '_> {
     }
     #[inline(always)]
     fn gap_ended(&mut self, to: usize) {
-        let s_n = self.ctx.dy.m.states.len();
+        let s_n = self.ctx.dy().m.states.len();
         let k = crate::ledger::gap_end_index(s_n, to, self.sex());
         self.out.transitions[k] += 1;
     }
@@ -353,9 +353,10 @@ impl ArmCtx<'_> {
         ps: &PersonState<'_>,
         age_months: usize,
     ) -> f64 {
-        self.dy.success_multiplier(
+        let sx = self.sx(i);
+        sx.dy.success_multiplier(
             f64::from(self.cohort.risk[i]),
-            f64::from(self.age_risk[age_months.min(MAX_AGE_MONTHS)]),
+            f64::from(sx.age_risk[age_months.min(MAX_AGE_MONTHS)]),
             ps.cold.phase,
             f64::from(ps.cold.excess),
         )
@@ -387,24 +388,27 @@ impl ArmCtx<'_> {
         i: usize,
         ps: &mut PersonState<'_>,
         t: u32,
-        tables: &Tables,
+        tables: &ArmTables,
         blk: [u32; 4],
         out: &mut ChunkOut,
     ) {
         // Whatever happens, the short path's cached total is recomputed next time.
         ps.hot.valid_until = 0;
         let age_months = self.age_months(i, t);
+        let sex = self.sex(i);
         let mut step = Sampled {
             ctx: self,
             ps,
             out,
-            tables,
+            tables: tables.of(sex),
             i,
             t,
             blk,
             age_months,
         };
-        self.dy.step(&mut step, t, age_months);
+        self.sexes[usize::from(sex)]
+            .dy
+            .step(&mut step, t, age_months);
     }
 }
 

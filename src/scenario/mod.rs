@@ -11,6 +11,7 @@ pub mod locate;
 pub mod params;
 pub mod path;
 pub mod raw;
+pub mod sexes;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -205,7 +206,7 @@ impl Source {
     ) -> Result<Vec<Model>, ScenarioError> {
         let mut base = self.doc.clone();
         params::resolve(&mut base, resolve).map_err(|i| self.located(i))?;
-        validate::compile_all(&base, resolve).map_err(|i| self.located(i))
+        validate::compile_sexes(&base, resolve).map_err(|i| self.located(i))
     }
 
     /// Attach line and column to issues that come from the file.

@@ -60,6 +60,43 @@ use crate::model::Model;
 /// by all arms, or the comparison would not be like with like.
 const SHARED_ROOTS: [&str; 5] = ["scenario", "population", "accounting", "arms", "targets"];
 
+/// One model per arm — each with its men's model where the document gives values by sex
+/// (`sexes.rs`) — or every issue found.
+pub fn compile_sexes(
+    base: &Table,
+    resolve: &mut dyn FnMut(&str, &Dist) -> f64,
+) -> Result<Vec<Model>, Vec<Issue>> {
+    if !super::sexes::any(base) {
+        return compile_all(base, resolve);
+    }
+    let women = compile_all(&super::sexes::select(base, 0), resolve);
+    let men = compile_all(&super::sexes::select(base, 1), resolve);
+    let (mut women, men) = match (women, men) {
+        (Ok(w), Ok(m)) => (w, m),
+        (w, m) => {
+            // Each sex's problems, those of the men's values only once and marked.
+            let mut issues = w.err().unwrap_or_default();
+            for mut e in m.err().unwrap_or_default() {
+                if !issues
+                    .iter()
+                    .any(|x| x.path == e.path && x.message == e.message)
+                {
+                    e.message = format!("{} (with the men's values)", e.message);
+                    issues.push(e);
+                }
+            }
+            return Err(issues);
+        }
+    };
+    arms::check_sexes(&women, &men)?;
+    for (w, m) in women.iter_mut().zip(men) {
+        if *w != m {
+            w.men = Some(Box::new(m));
+        }
+    }
+    Ok(women)
+}
+
 /// One model per arm, or every issue found. Each arm is the base document with the arm's
 /// `set` applied (uncertain values resolved by `resolve`), validated on its own; an issue
 /// that several arms share is reported once.
@@ -235,5 +272,6 @@ fn build(raw: &RawScenario, arm_index: usize, d: &mut Diagnostics) -> Option<Mod
         arm,
         handover,
         targets,
+        men: None,
     })
 }
