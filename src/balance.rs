@@ -289,6 +289,18 @@ fn exclusion_cost_of(m: &Model, rows: &[SheetRow]) -> (usize, ExclusionTable) {
                 ItemKind::Derived { of } => {
                     of.iter().map(|&(j, r)| amount[j] * r).sum::<f64>() * it.multiplier
                 }
+                // The average person's top-up (the income items come first).
+                ItemKind::TopUp {
+                    states,
+                    norm,
+                    income,
+                    attributes,
+                    ..
+                } if states[s] => {
+                    let inc: f64 = income.iter().map(|&(j, r)| amount[j] * r).sum::<f64>()
+                        + attributes.iter().map(|&(a, r)| means[a] * r).sum::<f64>();
+                    (norm - inc).max(0.0) * it.multiplier
+                }
                 _ => 0.0,
             };
         }

@@ -32,8 +32,22 @@ pub struct Layout {
     band_lo: Vec<Vec<f64>>,
     /// Attributes whose sums the tally keeps, and their slot.
     pub sum_attrs: Vec<usize>,
+    /// The slot of each attribute, then of each top-up (`attributes + index`, see
+    /// [`Layout::sums`]).
     slot_of: Vec<Option<usize>>,
     pub cells: usize,
+    /// Top-up items (`ItemKind::TopUp`): how many, and the form of each in each cell
+    /// (`topup_forms[cell * topups + index]`; `None` where it is not paid).
+    topups: usize,
+    topup_forms: Vec<Option<TopUpForm>>,
+}
+
+/// What a top-up pays a person in one cell: `max(0, rest − Σ coef × attribute)` SEK, with
+/// `rest` the norm less the income that does not depend on attributes.
+#[derive(Debug, Clone, PartialEq)]
+struct TopUpForm {
+    rest: f64,
+    coefs: Vec<(usize, f64)>,
 }
 
 impl Layout {
@@ -126,7 +140,17 @@ impl Layout {
                 want(a);
             }
         }
-        Layout {
+        let topups = m
+            .items
+            .iter()
+            .filter(|it| matches!(it.kind, ItemKind::TopUp { .. }))
+            .count();
+        let n_attr = m.population.attributes.len();
+        slot_of.resize(n_attr + topups, None);
+        for k in 0..topups {
+            slot_of[n_attr + k] = Some(sum_attrs.len() + k);
+        }
+        let mut l = Layout {
             states: s_n,
             bands,
             cell_base,
@@ -137,6 +161,95 @@ impl Layout {
             sum_attrs,
             slot_of,
             cells: s_n * bands * 4 * 2,
+            topups,
+            topup_forms: Vec::new(),
+        };
+        if topups > 0 {
+            l.topup_forms = (0..l.cells * topups)
+                .map(|x| l.topup_form(m, x / topups, x % topups))
+                .collect();
+        }
+        l
+    }
+
+    /// The form of top-up `index` in `cell` (its sex's values), `None` where not paid.
+    fn topup_form(&self, m: &Model, cell: usize, index: usize) -> Option<TopUpForm> {
+        let (s, band, phase, sex) = self.decode(cell);
+        let m = m.for_sex(sex);
+        let it = m
+            .items
+            .iter()
+            .find(|it| matches!(it.kind, ItemKind::TopUp { index: x, .. } if x == index))?;
+        let ItemKind::TopUp {
+            states,
+            norm,
+            income,
+            attributes,
+            ..
+        } = &it.kind
+        else {
+            return None;
+        };
+        if !it.active || !it.phases[phase] || !states[s] {
+            return None;
+        }
+        let clock = self.band_clock(s, band).unwrap_or(0.0);
+        let mut form = TopUpForm {
+            rest: *norm,
+            coefs: attributes.clone(),
+        };
+        for &(j, share) in income {
+            let ij = &m.items[j];
+            let ItemKind::State {
+                states,
+                amount,
+                per,
+                by_time,
+            } = &ij.kind
+            else {
+                continue;
+            };
+            if !ij.active || !ij.phases[phase] || !states[s] {
+                continue;
+            }
+            let f = share * by_time.as_ref().map_or(1.0, |b| b.at(clock)) * ij.multiplier;
+            form.rest -= amount * f;
+            for &(a, coef) in per {
+                form.coefs.push((a, coef * f));
+            }
+        }
+        Some(form)
+    }
+
+    /// How many sums the tally keeps per cell: the summed attributes, then the top-ups.
+    pub fn sums(&self) -> usize {
+        self.sum_attrs.len() + self.topups
+    }
+
+    /// Whether the model has top-up items (whose per-person values the tally adds).
+    #[inline(always)]
+    pub fn has_topups(&self) -> bool {
+        self.topups > 0
+    }
+
+    /// The top-ups of a person in `cell`, in micro-units of SEK as attribute sums are,
+    /// `attr(a)` their value of attribute `a`: `each(slot, value)` for each top-up paid
+    /// there.
+    #[inline]
+    pub fn topup_values(
+        &self,
+        cell: usize,
+        attr: impl Fn(usize) -> f64,
+        mut each: impl FnMut(usize, i64),
+    ) {
+        let base = self.sum_attrs.len();
+        let forms = &self.topup_forms[cell * self.topups..(cell + 1) * self.topups];
+        for (k, f) in forms.iter().enumerate() {
+            if let Some(f) = f {
+                let income: f64 = f.coefs.iter().map(|&(a, c)| c * attr(a)).sum();
+                let v = (f.rest - income).max(0.0);
+                each(base + k, (v * ATTR_SCALE).round() as i64);
+            }
         }
     }
 
@@ -193,7 +306,7 @@ impl Tally {
     pub fn new(l: &Layout, checkpoints: usize) -> Tally {
         Tally {
             count: vec![0; l.cells],
-            sums: vec![0; l.cells * l.sum_attrs.len()],
+            sums: vec![0; l.cells * l.sums()],
             outcomes: vec![0; checkpoints * l.states * 2],
             outcomes_participants: vec![0; checkpoints * l.states * 2],
         }
@@ -253,8 +366,8 @@ impl ChunkTally {
     pub fn new(l: &Layout) -> ChunkTally {
         ChunkTally {
             count: vec![0; l.cells],
-            sums: vec![0; l.cells * l.sum_attrs.len()],
-            n_sums: l.sum_attrs.len(),
+            sums: vec![0; l.cells * l.sums()],
+            n_sums: l.sums(),
         }
     }
 
@@ -274,9 +387,9 @@ impl ChunkTally {
     /// unrolled.
     #[inline(always)]
     pub fn add_n<const N: usize>(&mut self, cell: usize, values: [i64; N]) {
-        debug_assert_eq!(N, self.n_sums);
+        debug_assert!(N <= self.n_sums);
         self.count[cell] += 1;
-        let sums = &mut self.sums[cell * N..cell * N + N];
+        let sums = &mut self.sums[cell * self.n_sums..cell * self.n_sums + N];
         for k in 0..N {
             sums[k] += values[k];
         }
@@ -293,6 +406,12 @@ impl ChunkTally {
             self.sums[from * n + k] -= col[i];
             self.sums[to * n + k] += col[i];
         }
+    }
+
+    /// Add `v` to sum `slot` of `cell` (a person's top-up there, `Layout::topup_values`).
+    #[inline]
+    pub fn add_value(&mut self, cell: usize, slot: usize, v: i64) {
+        self.sums[cell * self.n_sums + slot] += v;
     }
 
     /// Back to zero, keeping the allocation (the engine reuses one per chunk).
@@ -436,7 +555,7 @@ impl ArmRep {
 
     /// Post the state-based items of trace point `p` from its tally.
     pub fn record_point(&mut self, m: &Model, l: &Layout, p: usize, tally: &Tally) {
-        let n_sums = l.sum_attrs.len();
+        let n_sums = l.sums();
         self.post_point(
             m,
             l,
@@ -617,6 +736,11 @@ pub fn cell_values(
             }
             ItemKind::Derived { of } => {
                 of.iter().map(|&(j, r)| amount[j] * r).sum::<f64>() * it.multiplier
+            }
+            // The tally's sum of the persons' top-ups, under the virtual attribute after
+            // the real ones (`Layout::topup_values`).
+            ItemKind::TopUp { states, index, .. } if states[s] => {
+                sum(m.population.attributes.len() + index) * it.multiplier
             }
             _ => 0.0,
         };

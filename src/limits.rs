@@ -139,6 +139,24 @@ pub fn item_bound(m: &Model, k: usize, bounds: &[f64]) -> (f64, f64) {
         ItemKind::OnEnter { amount, .. } | ItemKind::OnGapEnd { amount, .. } => {
             (MAX_ENTRIES_PER_STEP * amount.abs() * mult, 0.0)
         }
+        ItemKind::TopUp {
+            norm,
+            income,
+            attributes,
+            ..
+        } => {
+            // max(0, norm − income) is at most the norm plus what the income can fall
+            // below zero.
+            let s: f64 = income
+                .iter()
+                .map(|&(j, r)| r.abs() * bounds.get(j).copied().unwrap_or(0.0))
+                .sum::<f64>()
+                + attributes
+                    .iter()
+                    .map(|&(a, r)| r.abs() * attribute_magnitude(m, a))
+                    .sum::<f64>();
+            ((norm.abs() + s) * mult, 0.0)
+        }
         ItemKind::Budget { total, .. } => (0.0, total.abs() * mult),
     }
 }
@@ -166,7 +184,7 @@ pub fn ledger_bound(m: &Model) -> LedgerBound {
         // Only state and derived amounts feed derived items (ledger.rs, `record_point`).
         let feeds = matches!(
             m.items[k].kind,
-            ItemKind::State { .. } | ItemKind::Derived { .. }
+            ItemKind::State { .. } | ItemKind::Derived { .. } | ItemKind::TopUp { .. }
         );
         bounds.push(if feeds { a } else { 0.0 });
         per_person_step += a;

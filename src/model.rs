@@ -288,6 +288,18 @@ pub enum ItemKind {
     },
     /// A share of other items' amounts in the same cell (e.g. a tax on taxable income).
     Derived { of: Vec<(usize, f64)> },
+    /// Per person-step in one of `states`: what tops the person's other income up to
+    /// `norm`, `max(0, norm − Σ share × amount of item)` over `income` (state items, in
+    /// the same cell; social assistance is means-tested). Computed per person (the
+    /// ledger tally carries its sum per cell as top-up number `index`).
+    TopUp {
+        states: Vec<bool>,
+        norm: f64,
+        income: Vec<(usize, f64)>,
+        /// Attributes that count as income too (a partner's wage), each times its share.
+        attributes: Vec<(usize, f64)>,
+        index: usize,
+    },
     /// A one-off amount on entering `to` (from any state, or from those in `from`).
     OnEnter {
         to: usize,

@@ -118,6 +118,21 @@ impl ArmCfg {
             .flatten()
             .flat_map(|tr| tr.dests.iter().filter_map(|d| d.attribute))
             .collect();
+        // A top-up is not linear in the attributes of the person's income: they must be
+        // exact per class, not ride along as expected sums.
+        for it in &m.items {
+            if let ItemKind::TopUp {
+                income, attributes, ..
+            } = &it.kind
+            {
+                driving.extend(attributes.iter().map(|&(a, _)| a));
+                for &(j, _) in income {
+                    if let ItemKind::State { per, .. } = &m.items[j].kind {
+                        driving.extend(per.iter().map(|&(a, _)| a));
+                    }
+                }
+            }
+        }
         driving.sort_unstable();
         driving.dedup();
         ArmCfg {
@@ -146,6 +161,8 @@ pub(super) struct Arm<'a> {
     gap_prog: GapLaw,
     /// Outcome checkpoint by steps since entry.
     pub checkpoint: Vec<Option<usize>>,
+    /// The sex this model is of (0 also where nothing differs by sex).
+    pub sex: usize,
 }
 
 /// The law of a hand-over gap's length as a hazard by steps already spent in the gap.
@@ -243,6 +260,7 @@ impl<'a> Arm<'a> {
                 }
                 c
             },
+            sex: 0,
         }
     }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use ndarray::{Array2, Array3};
 
 use crate::Error;
-use crate::cohort::MAX_AGE_MONTHS;
+use crate::cohort::{ATTR_SCALE, MAX_AGE_MONTHS};
 use crate::dynamics::NO_GAP;
 use crate::engine::outcome_months;
 use crate::ledger::ArmRep;
@@ -25,7 +25,7 @@ struct Acc {
     n_sum: usize,
     /// `[point, cell / 2]` expected persons.
     mass: Array2<f64>,
-    /// `[point, cell / 2, slot]` expected attribute sums.
+    /// `[point, cell / 2, slot]` expected attribute sums, then top-ups (`Layout::sums`).
     sums: Array3<f64>,
     /// `[step, from, to]` expected moves.
     moves: Array3<f64>,
@@ -46,7 +46,7 @@ impl Acc {
         Acc {
             n_sum,
             mass: Array2::zeros((h + 1, half_cells)),
-            sums: Array3::zeros((h + 1, half_cells, n_sum)),
+            sums: Array3::zeros((h + 1, half_cells, arm.layout.sums())),
             moves: Array3::zeros((h, s_n, s_n)),
             gap_ends: Array2::zeros((h, s_n)),
             outcomes: Array2::zeros((checkpoints, s_n)),
@@ -67,7 +67,9 @@ pub(super) fn run_arm(m: &Model, cfg: &ArmCfg, laws: &[PopLaw]) -> Result<ArmRep
     let w = laws[0].women;
     Ok(match (m.men.as_deref(), laws.get(1)) {
         (Some(men), Some(law_m)) => {
-            let acc_m = propagate(&Arm::new(men, cfg, layout), law_m)?;
+            let mut arm_m = Arm::new(men, cfg, layout);
+            arm_m.sex = 1;
+            let acc_m = propagate(&arm_m, law_m)?;
             finish(m, &women, [(&acc_w, w), (&acc_m, 1.0 - w)], &batches)
         }
         _ => finish(m, &women, [(&acc_w, w), (&acc_w, 1.0 - w)], &batches),
@@ -99,7 +101,7 @@ fn propagate(arm: &Arm, law: &PopLaw) -> Result<Acc, Error> {
         for (group, init) in &groups {
             let cur = intake(arm, init, e, n);
             let cur = places(arm, &mut acc, e, cur);
-            tally(arm, &mut acc, e, e, &cur);
+            tally(arm, group, &mut acc, e, e, &cur);
             let walk = Walk {
                 arm,
                 g: group,
@@ -368,7 +370,7 @@ fn places(arm: &Arm, acc: &mut Acc, t: u32, cur: Mass) -> Mass {
 }
 
 /// Step 3: tally trace point `t` of a batch that entered at `e` (summing the classes).
-fn tally(arm: &Arm, acc: &mut Acc, e: u32, t: u32, cur: &Mass) {
+fn tally(arm: &Arm, g: &Group, acc: &mut Acc, e: u32, t: u32, cur: &Mass) {
     let k_out = arm.checkpoint.get((t - e) as usize).copied().flatten();
     let p = t as usize;
     let block = 1 + acc.n_sum;
@@ -379,6 +381,21 @@ fn tally(arm: &Arm, acc: &mut Acc, e: u32, t: u32, cur: &Mass) {
         acc.mass[[p, cell]] += mass;
         for slot in 0..acc.n_sum {
             acc.sums[[p, cell, slot]] += v.iter().skip(1 + slot).step_by(block).sum::<f64>();
+        }
+        if arm.layout.has_topups() {
+            // Each class's top-ups at its exact income (the attributes in a top-up's
+            // income are enumerated exactly: `ArmCfg::driving`).
+            let full = arm.layout.cell(s, key.clock, key.phase, arm.sex);
+            for (c, class) in g.classes.iter().enumerate() {
+                let m_c = v[c * block];
+                if m_c != 0.0 {
+                    arm.layout.topup_values(
+                        full,
+                        |a| class.attrs[a],
+                        |slot, x| acc.sums[[p, cell, slot]] += m_c * x as f64 / ATTR_SCALE,
+                    );
+                }
+            }
         }
         if let Some(k) = k_out {
             acc.outcomes[[k, s]] += mass;
@@ -490,7 +507,7 @@ impl Walk<'_> {
         let age_months = usize::from(a0) + ((t - self.e) * self.arm.dy.mps) as usize;
         let next = step(self.arm, acc, self.g, t, age_months, &cur, sc);
         let next = places(self.arm, acc, t + 1, next);
-        tally(self.arm, acc, self.e, t + 1, &next);
+        tally(self.arm, self.g, acc, self.e, t + 1, &next);
         next
     }
 }

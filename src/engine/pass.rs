@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use crate::cohort::Cohort;
 use crate::dynamics::{Dynamics, S_ABSORBING};
-use crate::ledger::{ArmRep, Tally};
+use crate::ledger::{ArmRep, ChunkTally, Tally};
 use crate::model::*;
 use crate::rng::*;
 
@@ -41,7 +41,7 @@ impl ArmCtx<'_> {
             let end = base + cold.len();
             for i in pass.entering.start.max(base)..pass.entering.end.min(end) {
                 let cell = self.cell_of(i, &cold[i - base]);
-                out.standing.add(cell, &self.sum_cols, i);
+                self.count_in(&mut out.standing, cell, i);
                 let mut ps = PersonState {
                     hot: &mut hot[i - base],
                     cold: &mut cold[i - base],
@@ -121,8 +121,7 @@ impl ArmCtx<'_> {
                 {
                     let from = self.cell_of(i, ps.cold);
                     ps.cold.clock = ps.cold.clock.saturating_add(1);
-                    out.standing
-                        .shift(from, self.cell_of(i, ps.cold), &self.sum_cols, i);
+                    self.shift(&mut out.standing, from, self.cell_of(i, ps.cold), i);
                 } else {
                     ps.cold.clock = ps.cold.clock.saturating_add(1);
                 }
@@ -132,7 +131,7 @@ impl ArmCtx<'_> {
                 self.step_person(i, ps, t, tables, blk, out);
                 let to = self.cell_of(i, ps.cold);
                 if to != from {
-                    out.standing.shift(from, to, &self.sum_cols, i);
+                    self.shift(&mut out.standing, from, to, i);
                 }
                 self.cache_ahead(i, ps, t, tables);
             }
@@ -182,7 +181,7 @@ impl ArmCtx<'_> {
             _ => {
                 for (j, c) in group.iter().enumerate() {
                     let i = first + j;
-                    out.cells.add(self.cell_of(i, c), &self.sum_cols, i);
+                    self.count_in(&mut out.cells, self.cell_of(i, c), i);
                 }
             }
         }
@@ -200,6 +199,35 @@ impl ArmCtx<'_> {
                 .cell(c.state as usize, c.clock, c.phase, sx as usize);
             out.cells
                 .add_n::<N>(cell, std::array::from_fn(|k| cols[k][j]));
+            self.add_topups(&mut out.cells, cell, base + j, 1);
+        }
+    }
+
+    /// Count person `i` in `cell` of a chunk tally: their summed attributes and top-ups.
+    #[inline(always)]
+    pub(super) fn count_in(&self, tally: &mut ChunkTally, cell: usize, i: usize) {
+        tally.add(cell, &self.sum_cols, i);
+        self.add_topups(tally, cell, i, 1);
+    }
+
+    /// Move person `i` from cell `from` to `to` of a standing tally.
+    #[inline(always)]
+    pub(super) fn shift(&self, tally: &mut ChunkTally, from: usize, to: usize, i: usize) {
+        tally.shift(from, to, &self.sum_cols, i);
+        self.add_topups(tally, from, i, -1);
+        self.add_topups(tally, to, i, 1);
+    }
+
+    /// Add `sign` × person `i`'s top-ups in `cell` (a top-up depends on the person's
+    /// income there, so it is computed per person: social assistance is means-tested).
+    #[inline(always)]
+    fn add_topups(&self, tally: &mut ChunkTally, cell: usize, i: usize, sign: i64) {
+        if self.tally_layout.has_topups() {
+            self.tally_layout.topup_values(
+                cell,
+                |a| self.cohort.attr(a, i),
+                |slot, v| tally.add_value(cell, slot, sign * v),
+            );
         }
     }
 }
@@ -398,12 +426,8 @@ impl ArmRun {
                     // Persons who entered before `t` are in their chunk's standing tally.
                     if self.pass.fast && (head as usize) < lo {
                         let to = ctx.cell_of(head as usize, ps.cold);
-                        self.outs[head as usize / CHUNK].standing.shift(
-                            from,
-                            to,
-                            &ctx.sum_cols,
-                            head as usize,
-                        );
+                        let standing = &mut self.outs[head as usize / CHUNK].standing;
+                        ctx.shift(standing, from, to, head as usize);
                     }
                     self.in_prog += 1;
                     free -= 1;

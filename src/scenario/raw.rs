@@ -226,6 +226,8 @@ pub struct RawItem {
     #[serde(default)]
     pub on_gap_end: Option<Vec<String>>,
     #[serde(default)]
+    pub top_up: Option<RawTopUp>,
+    #[serde(default)]
     pub from: Option<Vec<String>>,
     #[serde(default)]
     pub budget: Option<RawBudget>,
@@ -239,6 +241,17 @@ pub struct RawItem {
     pub investment: bool,
     #[serde(default)]
     pub optimism_bias: bool,
+}
+
+/// `top_up = { norm, income = { item = share, … } }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopUp {
+    pub norm: f64,
+    #[serde(default)]
+    pub income: Map<f64>,
+    #[serde(default)]
+    pub attributes: Map<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

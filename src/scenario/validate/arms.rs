@@ -170,6 +170,10 @@ pub(super) fn check_sexes(women: &[Model], men: &[Model]) -> Result<(), Vec<Issu
                         }
                         ItemKind::OnEnter { to, from, .. } => format!("enter {to} {from:?}"),
                         ItemKind::OnGapEnd { to, .. } => format!("gap end {to:?}"),
+                        ItemKind::TopUp { states, income, .. } => format!(
+                            "top-up {states:?} {:?}",
+                            income.iter().map(|x| x.0).collect::<Vec<_>>()
+                        ),
                         ItemKind::Budget { total, from, until } => {
                             format!("budget {total} {from} {until}")
                         }

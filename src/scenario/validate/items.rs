@@ -7,7 +7,7 @@ use toml::Value;
 
 use super::check::{Ctx, label};
 use super::population::attribute;
-use crate::limits::MAX_HORIZON;
+use crate::limits::{MAX_ATTRIBUTE, MAX_HORIZON};
 use crate::model::{Actor, Arm, Attribute, Class, Item, ItemKind, Line, PHASE_NAMES};
 use crate::scenario::raw::{Map, RawBudget, RawItem, RawScenario};
 
@@ -189,7 +189,9 @@ fn kind(c: &mut Ctx, scope: &Scope, ii: usize, id: &str, ri: &RawItem, path: &st
             }
         }
     }
-    if let Some(sts) = &ri.states {
+    if let (Some(sts), Some(tu)) = (&ri.states, &ri.top_up) {
+        top_up(c, scope, ii, id, ri, sts, tu, path)
+    } else if let Some(sts) = &ri.states {
         ItemKind::State {
             states: c.state_mask(sts, &format!("{path}.states")),
             amount,
@@ -329,4 +331,70 @@ fn active(c: &mut Ctx, scope: &Scope, ri: &RawItem, path: &str) -> bool {
         active &= locs.iter().any(|o| o == scope.arm.location_id());
     }
     active
+}
+
+/// `states = [...]` with `top_up = { norm, income = { item = share } }`: the norm and the
+/// state items (declared above this one) whose amounts count as the person's income.
+#[allow(clippy::too_many_arguments)]
+fn top_up(
+    c: &mut Ctx,
+    scope: &Scope,
+    ii: usize,
+    id: &str,
+    ri: &RawItem,
+    states: &[String],
+    tu: &crate::scenario::raw::RawTopUp,
+    path: &str,
+) -> ItemKind {
+    if ri.amount.is_some() || ri.per.is_some() || ri.by_time.is_some() {
+        c.err(
+            path,
+            "a top-up (`top_up`) is the norm less the person's other income: `amount`, `per` and `by_time` do not apply; give the norm as `top_up.norm`",
+        );
+    }
+    let norm_path = format!("{path}.top_up.norm");
+    if c.finite(tu.norm, &norm_path) && !(0.0..=MAX_ATTRIBUTE).contains(&tu.norm) {
+        c.expect(
+            &norm_path,
+            format!("a norm from 0 to {MAX_ATTRIBUTE:e} SEK per step"),
+            tu.norm,
+        );
+    }
+    let items = &scope.raw.items;
+    let mut income = Vec::new();
+    for (k, &share) in &tu.income {
+        let ip = format!("{path}.top_up.income.{k}");
+        c.finite(share, &ip);
+        match items.get_index_of(k) {
+            Some(j) if j < ii && items[j].states.is_some() && items[j].top_up.is_none() => {
+                income.push((j, share));
+            }
+            Some(j) if j < ii => c.err(
+                &ip,
+                format!("`{k}` is not a per-person item: a person's income is made of items with `states` (wages, benefits), not of shares, one-offs, budgets or other top-ups"),
+            ),
+            Some(_) => c.err(&ip, format!("`{k}` must be declared before `{id}` (a top-up is computed from items above it)")),
+            None => c.err(&ip, format!("`{k}` is not an item")),
+        }
+    }
+    let mut attributes = Vec::new();
+    for (an, &share) in &tu.attributes {
+        let ap = format!("{path}.top_up.attributes.{an}");
+        c.finite(share, &ap);
+        if let Some(a) = attribute(c, scope.attributes, an, &ap) {
+            attributes.push((a, share));
+        }
+    }
+    let index = items
+        .values()
+        .take(ii)
+        .filter(|r| r.states.is_some() && r.top_up.is_some())
+        .count();
+    ItemKind::TopUp {
+        states: c.state_mask(states, &format!("{path}.states")),
+        norm: tu.norm.clamp(0.0, MAX_ATTRIBUTE),
+        income,
+        attributes,
+        index,
+    }
 }
