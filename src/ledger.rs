@@ -803,6 +803,78 @@ pub fn apply_displacement(models: &[Model], arms: &mut [ArmRep]) {
                 }
             }
         }
+        if let Some(x) = models[cf].accounting.displaced_to {
+            displaced_persons(&models[k], x, d, &cf_rep, arm);
+        }
+    }
+}
+
+/// The displaced workers themselves (MODEL.md §6): for the displaced share `d` of the
+/// programme arm's extra persons in a job state (one with a production item), someone
+/// else stays out of work in state `x` instead of holding that job. Each such
+/// person-month moves an average person's flows from the job state to `x` — their wage,
+/// its taxes and contributions are lost, `x`'s benefits are paid by `x`'s payers and its
+/// resources consumed; the production was already taken off above, so it is left out.
+/// An average person: every attribute at its mean, at the start of both states' clocks.
+fn displaced_persons(m: &Model, x: usize, d: f64, cf: &ArmRep, arm: &mut ArmRep) {
+    let s_n = m.states.len();
+    let job: Vec<bool> = (0..s_n)
+        .map(|s| {
+            m.items.iter().any(|it| {
+                it.class == Class::Production
+                    && matches!(&it.kind, ItemKind::State { states, .. } if states[s])
+            })
+        })
+        .collect();
+    for sex in 0..2 {
+        let ms = m.for_sex(sex);
+        let means = crate::balance::attribute_means(ms);
+        let layout = Layout::new(m);
+        let n_attr = ms.population.attributes.len();
+        // Per line, one average person-month in state `s` (production left out; a
+        // top-up at the average person's income).
+        let flows = |s: usize| -> Vec<f64> {
+            let mut amount = vec![0.0; ms.items.len()];
+            let mut topups = vec![0.0; layout.sums()];
+            let cell = layout.cell(s, 0, PHASE_NONE, sex);
+            layout.topup_values(
+                cell,
+                |a| means[a],
+                |slot, v| topups[slot] = v as f64 / ATTR_SCALE,
+            );
+            let attr = |a: usize| -> f64 {
+                if a < n_attr {
+                    means[a]
+                } else {
+                    layout.slot_of[a].map_or(0.0, |slot| topups[slot])
+                }
+            };
+            cell_values(ms, s, 0.0, PHASE_NONE as usize, 1.0, &attr, &mut amount);
+            ms.lines
+                .iter()
+                .map(|l| {
+                    if ms.items[l.item].class == Class::Production {
+                        0.0
+                    } else {
+                        amount[l.item] * l.share
+                    }
+                })
+                .collect()
+        };
+        let at_x = flows(x);
+        for (s, _) in job.iter().enumerate().filter(|(_, j)| **j) {
+            let at_job = flows(s);
+            for p in 0..arm.points {
+                let extra = arm.occ(p, s, sex) - cf.occ(p, s, sex);
+                if extra <= 0.0 {
+                    continue;
+                }
+                for (li, (fx, fj)) in at_x.iter().zip(&at_job).enumerate() {
+                    arm.point_flows[(p * arm.lines + li) * 2 + sex] +=
+                        to_ore(d * extra * (fx - fj));
+                }
+            }
+        }
     }
 }
 

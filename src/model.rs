@@ -53,6 +53,8 @@ pub struct Accounting {
     pub discount_from: u32,
     pub optimism_bias: f64,
     pub displacement: f64,
+    /// The state a displaced worker stays in (out of work, on its benefits), if declared.
+    pub displaced_to: Option<usize>,
 }
 
 impl Counting {

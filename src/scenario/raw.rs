@@ -70,6 +70,8 @@ pub struct RawAccounting {
     pub discount_from: Option<i64>,
     pub optimism_bias: Option<f64>,
     pub displacement: Option<f64>,
+    #[serde(default)]
+    pub displaced_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

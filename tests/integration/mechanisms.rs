@@ -347,3 +347,29 @@ fn a_top_up_pays_the_norm_less_the_other_income_where_that_is_positive() {
         "cohort mode: {paid} SEK vs {want}"
     );
 }
+
+const DISPLACEMENT: &str = "tests/data/mechanisms/displacement.toml";
+
+/// The displaced share of the programme's extra jobs carries the displaced person: their
+/// production is not counted, their wage and its tax are not paid, and the payer of the
+/// state they stay in pays their benefit — to the öre, and the ledger still balances.
+#[test]
+fn a_displaced_job_leaves_someone_else_on_benefit() {
+    let sc = util::scenario(DISPLACEMENT, util::NO_SETS);
+    let out = rehabsim::run(&sc, &util::keep_ledgers()).unwrap();
+    let arm = &out.reps[0].arms[1];
+    rehabsim::ledger::check_balance(&sc.arms()[1], arm).unwrap();
+    let flow = |item: &str, p: usize| {
+        let l = line_of(&sc, item);
+        arm.point_flow(p, l, 0) + arm.point_flow(p, l, 1)
+    };
+    // Point 0: nobody works yet, nothing is displaced.
+    assert_eq!(flow("benefit", 0), 100 * 8000 * 100);
+    for p in 1..arm.points {
+        // 100 work, 50 of whose jobs displace someone who stays on benefit.
+        assert_eq!(flow("benefit", p), 50 * 8000 * 100, "point {p}");
+        assert_eq!(flow("wage", p), 50 * 20000 * 100, "point {p}");
+        assert_eq!(flow("tax", p), 50 * 4400 * 100, "point {p}");
+        assert_eq!(flow("production", p), 50 * 27480 * 100, "point {p}");
+    }
+}

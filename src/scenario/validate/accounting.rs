@@ -40,6 +40,10 @@ pub(super) fn accounting(a: &RawAccounting, c: &mut Ctx) -> Accounting {
         );
     }
     let displacement = c.prob(a.displacement.unwrap_or(0.0), "accounting.displacement");
+    let displaced_to = a
+        .displaced_to
+        .as_ref()
+        .and_then(|s| c.state(s, "accounting.displaced_to"));
     Accounting {
         discount_rate,
         measure_discount_rate,
@@ -47,6 +51,7 @@ pub(super) fn accounting(a: &RawAccounting, c: &mut Ctx) -> Accounting {
         discount_from,
         optimism_bias,
         displacement,
+        displaced_to,
     }
 }
 
