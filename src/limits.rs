@@ -29,9 +29,10 @@
 //!   (at most ±[`MAX_ATTRIBUTE`]) intersected with its distribution's support;
 //! * derived items: `Σ |ratio| × a_j × multiplier` over the items they derive from;
 //! * one-offs on entering a state: `K × |amount| × multiplier` with `K` = [`MAX_ENTRIES_PER_STEP`]
-//!   (the order of events in `dynamics` lets a person enter one state at most 5 times in a step:
-//!   up to 4 chained forced rules plus one programme-exit hand-over; stochastic moves and
-//!   gap ends happen only when no rule fired; 8 leaves a margin);
+//!   (the order of events in `dynamics` lets a person make at most 10 moves in a step: up
+//!   to 4 chained forced rules, or a stochastic move (or a gap's end) and the 4 rules it
+//!   may trigger, then at the programme's end a placement with the 4 rules it may trigger
+//!   or a hand-over; 12 leaves a margin);
 //! * budgets are not per person: `b_k = |total| × multiplier` per step at most.
 //!
 //! Let `n` be the cohort size, `L` the number of lines and
@@ -76,7 +77,7 @@ pub const MAX_COMBINED_HAZARD_RATIO: f64 = 1e30;
 /// Upper bound on the sum of all postings of one point or step (see the module docs).
 pub const LEDGER_LIMIT_ORE: f64 = 4.6e18;
 /// Entries into one state a person can make in one step, with a margin (module docs).
-pub const MAX_ENTRIES_PER_STEP: f64 = 8.0;
+pub const MAX_ENTRIES_PER_STEP: f64 = 12.0;
 
 /// Magnitude bound of attribute `a`: its values lie in the returned `[lo, hi]`.
 pub fn attribute_range(m: &Model, a: usize) -> (f64, f64) {

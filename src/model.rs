@@ -371,6 +371,11 @@ pub struct Location {
     pub dropout_multiplier: f64,
     pub extra_wait: u32,
     pub relapse: f64,
+    /// Distance from the home municipality (km), for items paid per km (travel).
+    pub distance_km: f64,
+    /// The link to local employers: the share of those who complete the programme here
+    /// whom an employer takes straight into `placement.1` (a job state).
+    pub placement: Option<(f64, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

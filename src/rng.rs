@@ -31,8 +31,9 @@ pub enum Purpose {
     /// Parameter draws for probabilistic sensitivity analysis: the person word holds a
     /// hash of the parameter's key path.
     Parameter = 4,
-    /// Per person per month, the hand-over when a programme ends: lane 0 failure,
-    /// lane 1 gap landing state, lane 2 gap length.
+    /// Per person per month, the end of a programme place: lane 0 hand-over failure,
+    /// lane 1 gap landing state, lane 2 gap length, lane 3 placement with a local
+    /// employer.
     ProgrammeExit = 5,
 }
 

@@ -154,9 +154,9 @@ impl Chooser {
 pub(super) struct Leaf {
     pub p: f64,
     pub key: Key,
-    /// The moves of the step, `(from, to)`: at most six (rules, then the exit hand-over;
-    /// or a move, the rules it triggers and the exit hand-over).
-    pub moves: [(u8, u8); 8],
+    /// The moves of the step, `(from, to)`: at most ten (`limits::MAX_ENTRIES_PER_STEP`
+    /// says which).
+    pub moves: [(u8, u8); 12],
     pub n_moves: usize,
     /// The transition bucket taken, if the transition was decided on this branch.
     pub bucket: Option<usize>,
@@ -307,7 +307,7 @@ pub(super) fn step_leaves(
             leaf: Leaf {
                 p: 1.0,
                 key,
-                moves: [(0, 0); 8],
+                moves: [(0, 0); 12],
                 n_moves: 0,
                 bucket: None,
                 gap_end: None,

@@ -88,11 +88,14 @@ pub enum Decision {
     ExitGapState,
     /// The length of that gap.
     ExitGapLength,
+    /// Whether a local employer takes a person who completes the programme straight
+    /// into a job (`Location::placement`).
+    Placement,
 }
 
 impl Decision {
     /// Every decision, in a fixed order (the cohort mode's interval per decision).
-    pub const ALL: [Decision; 10] = [
+    pub const ALL: [Decision; 11] = [
         Decision::Transition,
         Decision::Dropout,
         Decision::Handover,
@@ -103,6 +106,7 @@ impl Decision {
         Decision::ExitHandover,
         Decision::ExitGapState,
         Decision::ExitGapLength,
+        Decision::Placement,
     ];
 }
 
@@ -409,7 +413,8 @@ impl<'a> Dynamics<'a> {
             return;
         };
         w.set_prog(w.prog().saturating_add(1));
-        let kept = if w.happens(Decision::Dropout, self.drop_p) {
+        let dropped = w.happens(Decision::Dropout, self.drop_p);
+        let kept = if dropped {
             p.dropout_effect_retained
         } else if u32::from(w.prog()) >= p.duration {
             1.0 - p.location.relapse
@@ -419,6 +424,18 @@ impl<'a> Dynamics<'a> {
         w.set_phase(PHASE_AFTER);
         w.set_excess((self.in_prog_mult - 1.0) * kept);
         w.left_programme();
+        // The link to local employers: some who complete the programme go straight into
+        // a job there (a move into work is not a hand-over).
+        if !dropped
+            && let Some((share, to)) = p.location.placement
+            && share > 0.0
+            && w.state() != to
+            && w.happens(Decision::Placement, share)
+        {
+            self.enter(w, to, t, moved);
+            self.apply_rules(w, t, moved, false);
+            return;
+        }
         let s = w.state();
         let st = &self.m.states[s];
         if p.handover_at_exit && !st.success && st.agency.is_some() && !w.in_gap() {

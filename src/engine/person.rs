@@ -154,6 +154,7 @@ impl Sampled<'_, '_, '_> {
             Decision::ExitHandover => self.rare(Purpose::ProgrammeExit)[0],
             Decision::ExitGapState => self.rare(Purpose::ProgrammeExit)[1],
             Decision::ExitGapLength => self.rare(Purpose::ProgrammeExit)[2],
+            Decision::Placement => self.rare(Purpose::ProgrammeExit)[3],
         }
     }
 

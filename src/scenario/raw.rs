@@ -230,6 +230,8 @@ pub struct RawItem {
     #[serde(default)]
     pub top_up: Option<RawTopUp>,
     #[serde(default)]
+    pub per_km: Option<f64>,
+    #[serde(default)]
     pub from: Option<Vec<String>>,
     #[serde(default)]
     pub budget: Option<RawBudget>,
@@ -315,6 +317,18 @@ pub struct RawLocation {
     pub extra_wait: Option<i64>,
     #[serde(default)]
     pub relapse: Option<f64>,
+    #[serde(default)]
+    pub distance_km: Option<f64>,
+    #[serde(default)]
+    pub placement: Option<RawPlacement>,
+}
+
+/// `placement = { share, to }` of a location.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlacement {
+    pub share: f64,
+    pub to: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -373,3 +373,35 @@ fn a_displaced_job_leaves_someone_else_on_benefit() {
         assert_eq!(flow("production", p), 50 * 27480 * 100, "point {p}");
     }
 }
+
+const RELOCATION: &str = "tests/data/mechanisms/relocation.toml";
+
+/// Relocation as mechanisms: travel is paid by distance, and only at home do local
+/// employers take those who complete the programme straight into work (a binomial share,
+/// within 4 standard errors; exact in cohort mode).
+#[test]
+fn local_employers_place_completers_at_home_and_travel_costs_follow_the_distance() {
+    let sc = util::scenario(RELOCATION, util::NO_SETS);
+    let work = state(&sc, "work");
+    let travel = line_of(&sc, "travel");
+    for (engine, out) in both(&sc) {
+        for (a, km, share) in [(0, 300.0, 0.0), (1, 20.0, 0.5)] {
+            let arm = &out.reps[0].arms[a];
+            // In the programme at points 0–2 (admitted at entry), out at point 3.
+            let paid =
+                |p: usize| (arm.point_flow(p, travel, 0) + arm.point_flow(p, travel, 1)) as f64;
+            assert_eq!(paid(1), 2000.0 * 2.0 * km * 100.0, "{engine}, arm {a}");
+            assert_eq!(paid(3), 0.0, "{engine}, arm {a}");
+            let placed = (arm.occ(3, work, 0) + arm.occ(3, work, 1)) / 2000.0;
+            let tol = if engine == "cohort mode" {
+                1e-12
+            } else {
+                4.0 * (0.25f64 / 2000.0).sqrt()
+            };
+            assert!(
+                (placed - share).abs() <= tol,
+                "{engine}, arm {a}: {placed} placed"
+            );
+        }
+    }
+}

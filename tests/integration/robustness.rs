@@ -637,12 +637,12 @@ optimism_bias = true
         .and_then(|s| s.compile())
         .unwrap_or_else(|e| panic!("{e}\n{text}"));
     let b = limits::ledger_bound(sc.base());
-    // benefit (100 + 2 × 5) × 3 = 330; tax 0.5 × 330 = 165; assessment 8 entries × 10 =
-    // 80 per person-step; the budget 1000 × 1.1 per step.
-    assert_eq!(b.per_person_step, 330.0 + 165.0 + 80.0);
+    // benefit (100 + 2 × 5) × 3 = 330; tax 0.5 × 330 = 165; assessment 12 entries × 10 =
+    // 120 per person-step; the budget 1000 × 1.1 per step.
+    assert_eq!(b.per_person_step, 330.0 + 165.0 + 120.0);
     assert!((b.per_step - 1100.0).abs() < 1e-9, "{}", b.per_step);
     let lines = sc.base().lines().len() as f64;
-    assert!((b.ore - (100.0 * (50.0 * 575.0 + b.per_step) + lines)).abs() < 1e-6);
+    assert!((b.ore - (100.0 * (50.0 * 615.0 + b.per_step) + lines)).abs() < 1e-6);
     assert_eq!(b.largest, Some(("benefit".to_string(), 330.0)));
     assert_eq!(limits::check_ledger(sc.base()), Ok(()));
 }

@@ -189,12 +189,27 @@ fn kind(c: &mut Ctx, scope: &Scope, ii: usize, id: &str, ri: &RawItem, path: &st
             }
         }
     }
+    if ri.per_km.is_some() && (ri.states.is_none() || ri.top_up.is_some()) {
+        c.err(
+            format!("{path}.per_km"),
+            "`per_km` (an amount per km to the programme's location) applies to per-person items with `states`",
+        );
+    }
+    // Travel by distance: the arm's programme location is this far from home.
+    let per_km = ri
+        .per_km
+        .map_or(0.0, |k| c.amount(k, &format!("{path}.per_km")));
+    let distance = scope
+        .arm
+        .programme
+        .as_ref()
+        .map_or(0.0, |p| p.location.distance_km);
     if let (Some(sts), Some(tu)) = (&ri.states, &ri.top_up) {
         top_up(c, scope, ii, id, ri, sts, tu, path)
     } else if let Some(sts) = &ri.states {
         ItemKind::State {
             states: c.state_mask(sts, &format!("{path}.states")),
-            amount,
+            amount: amount + per_km * distance,
             per,
             by_time: ri
                 .by_time

@@ -87,6 +87,12 @@ pub(super) fn locations(raw: &Map<RawLocation>, c: &mut Ctx) -> IndexMap<String,
                 MAX_HORIZON,
             ),
             relapse: c.prob(rl.relapse.unwrap_or(0.0), &format!("{lp}.relapse")),
+            distance_km: c.nonneg(rl.distance_km.unwrap_or(0.0), &format!("{lp}.distance_km")),
+            placement: rl.placement.as_ref().and_then(|pl| {
+                let share = c.prob(pl.share, &format!("{lp}.placement.share"));
+                let to = c.state(&pl.to, &format!("{lp}.placement.to"))?;
+                Some((share, to))
+            }),
         };
         locations.insert(name.clone(), l);
     }
@@ -216,6 +222,8 @@ fn location(
             dropout_multiplier: 1.0,
             extra_wait: 0,
             relapse: 0.0,
+            distance_km: 0.0,
+            placement: None,
         }),
         Some(n) => match locations.get(n) {
             Some(l) => Some(l.clone()),
